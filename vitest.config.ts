@@ -23,6 +23,7 @@ export default defineConfig(async () => {
       include: ['test/**/*.test.ts'],
       exclude: ['test/e2e/**'],
       setupFiles: ['./test/setup.ts'],
+      silent: 'passed-only',
     },
   }
 })

@@ -1,0 +1,296 @@
+/**
+ * Every D1 query of the sessions table, with numbered binds, returning domain rows. A D1 failure
+ * becomes a `storage_unavailable` ServiceError here, so no caller reports a failed write as done.
+ * Times are Unix seconds; schema.sql documents the columns.
+ */
+import { ServiceError } from '../errors'
+
+export type SessionRow = {
+  id: string
+  clientKeyHash: string
+  clientIp: string | null
+  createdAt: number
+  lastSeenAt: number
+  idleExpiresAt: number
+  absoluteExpiresAt: number
+  revokedAt: number | null
+  data: string
+  dataVersion: number
+}
+
+type DbRow = {
+  id: string
+  client_key_hash: string
+  client_ip: string | null
+  created_at: number
+  last_seen_at: number
+  idle_expires_at: number
+  absolute_expires_at: number
+  revoked_at: number | null
+  data: string
+  data_version: number
+}
+
+/** Seconds a client is asked to wait after a storage failure before retrying. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5
+
+const COLUMNS =
+  'id, client_key_hash, client_ip, created_at, last_seen_at, idle_expires_at, ' +
+  'absolute_expires_at, revoked_at, data, data_version'
+
+const LIVE = 'revoked_at IS NULL AND idle_expires_at > ?2 AND absolute_expires_at > ?2'
+
+function toRow(row: DbRow): SessionRow {
+  return {
+    id: row.id,
+    clientKeyHash: row.client_key_hash,
+    clientIp: row.client_ip,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    idleExpiresAt: row.idle_expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    revokedAt: row.revoked_at,
+    data: row.data,
+    dataVersion: row.data_version,
+  }
+}
+
+/** Runs one D1 operation and turns any failure into `storage_unavailable`. */
+export async function guardStorage<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (cause) {
+    throw new ServiceError('storage_unavailable', `${what} failed`, {
+      cause,
+      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
+    })
+  }
+}
+
+export function findSession(db: D1Database, id: string): Promise<SessionRow | null> {
+  return guardStorage('D1 read', async () => {
+    const row = await db
+      .prepare(`SELECT ${COLUMNS} FROM sessions WHERE id = ?1`)
+      .bind(id)
+      .first<DbRow>()
+    return row === null ? null : toRow(row)
+  })
+}
+
+/** The newest live session of a client key. */
+export function findLiveByClient(
+  db: D1Database,
+  clientKeyHash: string,
+  now: number
+): Promise<SessionRow | null> {
+  return guardStorage('D1 read', async () => {
+    const row = await db
+      .prepare(
+        `SELECT ${COLUMNS} FROM sessions WHERE client_key_hash = ?1 AND ${LIVE} ` +
+          'ORDER BY created_at DESC, id DESC LIMIT 1'
+      )
+      .bind(clientKeyHash, now)
+      .first<DbRow>()
+    return row === null ? null : toRow(row)
+  })
+}
+
+/**
+ * Inserts a session. With `onlyIfClientHasNone`, the insert happens only when the client key has
+ * no live session, in the same statement, so two parallel starts from one client make one session.
+ * Returns whether the row was written.
+ */
+export function insertSession(
+  db: D1Database,
+  row: SessionRow,
+  onlyIfClientHasNone: boolean
+): Promise<boolean> {
+  const guard = onlyIfClientHasNone
+    ? `WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE client_key_hash = ?2 AND ${LIVE.replaceAll('?2', '?4')})`
+    : ''
+  return guardStorage('D1 write', async () => {
+    const result = await db
+      .prepare(
+        `INSERT INTO sessions (${COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, 1 ${guard}`
+      )
+      .bind(
+        row.id,
+        row.clientKeyHash,
+        row.clientIp,
+        row.createdAt,
+        row.lastSeenAt,
+        row.idleExpiresAt,
+        row.absoluteExpiresAt,
+        row.data
+      )
+      .run()
+    return result.meta.changes === 1
+  })
+}
+
+/**
+ * Slides a session that a live token already vouches for: moves its idle deadline forward, never
+ * back, and never on a revoked row.
+ */
+export function touchSession(
+  db: D1Database,
+  id: string,
+  lastSeenAt: number,
+  idleExpiresAt: number
+): Promise<void> {
+  return guardStorage('D1 write', async () => {
+    await db
+      .prepare(
+        'UPDATE sessions SET last_seen_at = max(last_seen_at, ?2), idle_expires_at = ?3 ' +
+          'WHERE id = ?1 AND revoked_at IS NULL AND idle_expires_at < ?3'
+      )
+      .bind(id, lastSeenAt, idleExpiresAt)
+      .run()
+  })
+}
+
+/**
+ * Slides a session only if D1 shows it alive at `now`, in one statement, and returns the row as
+ * written; null when it is missing, expired or revoked.
+ */
+export function touchIfAlive(
+  db: D1Database,
+  id: string,
+  now: number,
+  idleExpiresAt: number
+): Promise<SessionRow | null> {
+  return guardStorage('D1 write', async () => {
+    const row = await db
+      .prepare(
+        'UPDATE sessions SET last_seen_at = ?2, idle_expires_at = max(idle_expires_at, min(?3, absolute_expires_at)) ' +
+          `WHERE id = ?1 AND ${LIVE} RETURNING ${COLUMNS}`
+      )
+      .bind(id, now, idleExpiresAt)
+      .first<DbRow>()
+    return row === null ? null : toRow(row)
+  })
+}
+
+/** Reads a session only if it is alive at `now`. */
+export function findLive(db: D1Database, id: string, now: number): Promise<SessionRow | null> {
+  return guardStorage('D1 read', async () => {
+    const row = await db
+      .prepare(`SELECT ${COLUMNS} FROM sessions WHERE id = ?1 AND ${LIVE}`)
+      .bind(id, now)
+      .first<DbRow>()
+    return row === null ? null : toRow(row)
+  })
+}
+
+/** Marks a session revoked; returns the row (revoked now or before), or null when unknown. */
+export function revokeSession(db: D1Database, id: string, now: number): Promise<SessionRow | null> {
+  return guardStorage('D1 write', async () => {
+    const row = await db
+      .prepare(
+        `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1 RETURNING ${COLUMNS}`
+      )
+      .bind(id, now)
+      .first<DbRow>()
+    return row === null ? null : toRow(row)
+  })
+}
+
+/** Marks every unrevoked session of a client key revoked and returns them. */
+export function revokeClientSessions(
+  db: D1Database,
+  clientKeyHash: string,
+  now: number
+): Promise<SessionRow[]> {
+  return guardStorage('D1 write', async () => {
+    const result = await db
+      .prepare(
+        'UPDATE sessions SET revoked_at = ?2 WHERE client_key_hash = ?1 AND revoked_at IS NULL ' +
+          `AND absolute_expires_at > ?2 RETURNING ${COLUMNS}`
+      )
+      .bind(clientKeyHash, now)
+      .all<DbRow>()
+    return result.results.map(toRow)
+  })
+}
+
+/**
+ * Replaces a live session's data if its version is still `expectedVersion`, in one conditional
+ * statement. Returns the new row, or null when the version moved on or the session is not live.
+ */
+export function replaceData(
+  db: D1Database,
+  id: string,
+  data: string,
+  expectedVersion: number,
+  now: number
+): Promise<SessionRow | null> {
+  return guardStorage('D1 write', async () => {
+    const row = await db
+      .prepare(
+        'UPDATE sessions SET data = ?3, data_version = data_version + 1 ' +
+          `WHERE id = ?1 AND ${LIVE} AND data_version = ?4 RETURNING ${COLUMNS}`
+      )
+      .bind(id, now, data, expectedVersion)
+      .first<DbRow>()
+    return row === null ? null : toRow(row)
+  })
+}
+
+export type SessionState = 'live' | 'expired' | 'revoked'
+
+export type ListQuery = {
+  now: number
+  limit: number
+  state: SessionState | undefined
+  clientKeyHash: string | undefined
+  /** Keyset cursor: list rows strictly older than this (created_at, id). */
+  before: { createdAt: number; id: string } | undefined
+}
+
+/** Sessions newest first, filtered by state and client, one page after the cursor. */
+export function listSessions(db: D1Database, query: ListQuery): Promise<SessionRow[]> {
+  const where = [
+    '(?2 IS NULL OR client_key_hash = ?2)',
+    '(?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4))',
+  ]
+  if (query.state === 'live') {
+    where.push('revoked_at IS NULL AND idle_expires_at > ?1 AND absolute_expires_at > ?1')
+  } else if (query.state === 'revoked') {
+    where.push('revoked_at IS NOT NULL')
+  } else if (query.state === 'expired') {
+    where.push('revoked_at IS NULL AND (idle_expires_at <= ?1 OR absolute_expires_at <= ?1)')
+  }
+  return guardStorage('D1 read', async () => {
+    const result = await db
+      .prepare(
+        `SELECT ${COLUMNS} FROM sessions WHERE ${where.join(' AND ')} ` +
+          'ORDER BY created_at DESC, id DESC LIMIT ?5'
+      )
+      .bind(
+        query.now,
+        query.clientKeyHash ?? null,
+        query.before?.createdAt ?? null,
+        query.before?.id ?? '',
+        query.limit
+      )
+      .all<DbRow>()
+    return result.results.map(toRow)
+  })
+}
+
+/**
+ * Deletes up to `limit` rows that ended before `cutoff` (idle, absolute or revoked) and returns
+ * how many went.
+ */
+export function purgeEnded(db: D1Database, cutoff: number, limit: number): Promise<number> {
+  return guardStorage('D1 write', async () => {
+    const result = await db
+      .prepare(
+        'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE idle_expires_at < ?1 ' +
+          'OR absolute_expires_at < ?1 OR revoked_at < ?1 LIMIT ?2)'
+      )
+      .bind(cutoff, limit)
+      .run()
+    return result.meta.changes
+  })
+}
