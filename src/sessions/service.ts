@@ -245,8 +245,7 @@ async function whyNotLive(deps: SessionDeps, id: string): Promise<ServiceError> 
 
 /** The live session of this client key, slid; null when it has none. */
 async function resumeByClient(deps: SessionDeps, client: Client): Promise<Authenticated | null> {
-  const hash = await client.hash(deps.ring.current)
-  const live = await store.findLiveByClient(deps.db, hash, deps.now)
+  const live = await findLiveOfClient(deps, client)
   if (live === null) {
     return null
   }
@@ -262,6 +261,23 @@ async function resumeByClient(deps: SessionDeps, client: Client): Promise<Authen
   const session = view(row)
   const token = await mint(deps, session, client, undefined)
   return { session, token, tokenExpiresAt: session.idleExpiresAt, reissued: true }
+}
+
+/**
+ * The newest live session stored under this client's hash. During a secret rotation a session
+ * started under the previous secret is stored under that secret's hash, so it is looked up too.
+ */
+async function findLiveOfClient(
+  deps: SessionDeps,
+  client: Client
+): Promise<store.SessionRow | null> {
+  const current = await client.hash(deps.ring.current)
+  const live = await store.findLiveByClient(deps.db, current, deps.now)
+  const previous = deps.ring.previous
+  if (live !== null || previous === undefined) {
+    return live
+  }
+  return store.findLiveByClient(deps.db, await client.hash(previous), deps.now)
 }
 
 /** Token problems after which a start simply begins again instead of failing. */
