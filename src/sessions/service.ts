@@ -13,7 +13,7 @@
  */
 import { clientHasher, clientTag } from '../client/hash'
 import { ClientIpError, canonicalIp, clientKey } from '../client/ip'
-import type { Config } from '../config'
+import { ConfigError, type Config } from '../config'
 import { ServiceError } from '../errors'
 import { JwtError, JwtExpiredError } from '../jwt/errors'
 import type { KeyRing, RingKey } from '../jwt/keys'
@@ -340,10 +340,17 @@ export async function start(
   }
 }
 
+/**
+ * Asks the rate-limiting binding whether this client key may create one more session. A missing
+ * binding is a configuration error, never an unlimited service.
+ */
 async function checkCreationLimit(deps: SessionDeps, clientKeyHash: string): Promise<void> {
   const limiter = deps.limiter
   if (limiter === undefined) {
-    return
+    throw new ConfigError(
+      'CREATE_LIMITER',
+      'binding is missing (see [[ratelimits]] in wrangler.toml)'
+    )
   }
   const outcome = await store.guardStorage('rate limiter', () =>
     limiter.limit({ key: clientKeyHash })
