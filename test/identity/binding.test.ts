@@ -66,6 +66,13 @@ describe('IP_BINDING=strict (the default)', () => {
     expect(moved).toMatchObject({ status: 200, id })
   })
 
+  it('counts a token as moved once IPV6_PREFIX_BITS changes the client key', async () => {
+    const ip = `${freshV6Prefix64()}::1`
+    const { token } = await post(harness(), ip)
+    const rekeyed = harness({ IPV6_PREFIX_BITS: '48' })
+    expect(await get(rekeyed, ip, bearer(token!))).toMatchObject({ code: 'client_changed' })
+  })
+
   it('starts a new session on POST with a token from another key (mode token)', async () => {
     const h = harness({ IDENTIFY_BY: 'token' })
     const home = freshIp()
