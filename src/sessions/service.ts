@@ -13,7 +13,7 @@
  */
 import { clientHasher, clientTag } from '../client/hash'
 import { ClientIpError, canonicalIp, clientKey } from '../client/ip'
-import type { Config } from '../config'
+import { ConfigError, type Config } from '../config'
 import { ServiceError } from '../errors'
 import { JwtError, JwtExpiredError } from '../jwt/errors'
 import type { KeyRing, RingKey } from '../jwt/keys'
@@ -245,8 +245,7 @@ async function whyNotLive(deps: SessionDeps, id: string): Promise<ServiceError> 
 
 /** The live session of this client key, slid; null when it has none. */
 async function resumeByClient(deps: SessionDeps, client: Client): Promise<Authenticated | null> {
-  const hash = await client.hash(deps.ring.current)
-  const live = await store.findLiveByClient(deps.db, hash, deps.now)
+  const live = await findLiveOfClient(deps, client)
   if (live === null) {
     return null
   }
@@ -262,6 +261,23 @@ async function resumeByClient(deps: SessionDeps, client: Client): Promise<Authen
   const session = view(row)
   const token = await mint(deps, session, client, undefined)
   return { session, token, tokenExpiresAt: session.idleExpiresAt, reissued: true }
+}
+
+/**
+ * The newest live session stored under this client's hash. During a secret rotation a session
+ * started under the previous secret is stored under that secret's hash, so it is looked up too.
+ */
+async function findLiveOfClient(
+  deps: SessionDeps,
+  client: Client
+): Promise<store.SessionRow | null> {
+  const current = await client.hash(deps.ring.current)
+  const live = await store.findLiveByClient(deps.db, current, deps.now)
+  const previous = deps.ring.previous
+  if (live !== null || previous === undefined) {
+    return live
+  }
+  return store.findLiveByClient(deps.db, await client.hash(previous), deps.now)
 }
 
 /** Token problems after which a start simply begins again instead of failing. */
@@ -324,10 +340,17 @@ export async function start(
   }
 }
 
+/**
+ * Asks the rate-limiting binding whether this client key may create one more session. A missing
+ * binding is a configuration error, never an unlimited service.
+ */
 async function checkCreationLimit(deps: SessionDeps, clientKeyHash: string): Promise<void> {
   const limiter = deps.limiter
   if (limiter === undefined) {
-    return
+    throw new ConfigError(
+      'CREATE_LIMITER',
+      'binding is missing (see [[ratelimits]] in wrangler.toml)'
+    )
   }
   const outcome = await store.guardStorage('rate limiter', () =>
     limiter.limit({ key: clientKeyHash })
