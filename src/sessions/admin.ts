@@ -23,9 +23,9 @@ export type Cursor = { createdAt: number; id: string }
 
 export type PageQuery = {
   limit: number
-  state: store.SessionState | undefined
-  client: Client | undefined
-  after: Cursor | undefined
+  state?: store.SessionState | undefined
+  client?: Client | undefined
+  after?: Cursor | undefined
 }
 
 export type Page = { sessions: store.SessionRow[]; next: Cursor | undefined }
@@ -45,7 +45,7 @@ export function sessionState(row: store.SessionRow, now: number): store.SessionS
 /**
  * One page of sessions, newest first, and the cursor of the next page when there is one.
  * Throws ServiceError client_ip_invalid for a client filter that is not an IP address.
- * @example const { sessions, next } = await listPage(deps, { limit: 50, state: 'live', client: undefined, after: undefined })
+ * @example const { sessions, next } = await listPage(deps, { limit: 50, state: 'live' })
  */
 export async function listPage(deps: AdminDeps, query: PageQuery): Promise<Page> {
   const clientKeyHashes =
@@ -73,7 +73,7 @@ export function findById(deps: AdminDeps, id: string): Promise<store.SessionRow 
 
 /**
  * Revokes one session in D1 and KV; true when it exists (revoked now or before).
- * @example if (!(await revokeById(deps, id))) throw new ServiceError('not_found', 'unknown session')
+ * @example const existed = await revokeById(deps, 'VmsdU27iFg44IPnyP-HQ-g')
  */
 export async function revokeById(deps: AdminDeps, id: string): Promise<boolean> {
   const row = await store.revokeSession(deps.db, id, deps.now)

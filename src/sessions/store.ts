@@ -214,7 +214,8 @@ export function revokeClientSessions(
 ): Promise<ClientRevocation> {
   const binds: Array<string | number> = [now]
   const param = bindParam(binds)
-  const where = `client_key_hash IN (${clientKeyHashes.map(param).join(', ')}) AND absolute_expires_at > ?1`
+  const hashes = clientKeyHashes.map(param).join(', ')
+  const where = `client_key_hash IN (${hashes}) AND absolute_expires_at > ?1`
   return guardStorage('D1 write', async () => {
     const [counted, updated] = await db.batch([
       db
@@ -222,7 +223,8 @@ export function revokeClientSessions(
         .bind(...binds),
       db
         .prepare(
-          `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1) WHERE ${where} RETURNING ${COLUMNS}`
+          'UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1) ' +
+            `WHERE ${where} RETURNING ${COLUMNS}`
         )
         .bind(...binds),
     ])
