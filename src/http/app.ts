@@ -7,6 +7,7 @@ import { cors } from 'hono/cors'
 import { loadConfig } from '../config'
 import { end, start } from '../sessions/service'
 import { logEvent, sessionRef } from '../log'
+import { adminRoutes } from './admin'
 import { systemClock, type AppEnv, type Clock } from './context'
 import { dataBodyLimit, getData, putData } from './data'
 import { onError, problem } from './problem'
@@ -76,6 +77,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.get('/v1/session/data', requireSession(), getData)
   app.put('/v1/session/data', requireSession(), dataBodyLimit, putData)
+  app.route('/v1/admin', adminRoutes())
 
   for (const path of ['/healthz', '/v1/sessions', '/v1/session', '/v1/session/data']) {
     app.all(path, (c) => problem(c, 'method_not_allowed'))

@@ -195,22 +195,50 @@ export function revokeSession(db: D1Database, id: string, now: number): Promise<
   })
 }
 
-/** Marks every unrevoked session of a client key revoked and returns them. */
+export type ClientRevocation = {
+  /** How many sessions this call revoked. */
+  revoked: number
+  /** Every session of the client not past its absolute deadline, revoked now or before. */
+  unexpired: SessionRow[]
+}
+
+/**
+ * Revokes every session of the given client-key hashes that is not past its absolute deadline,
+ * in one transaction. Returns how many this call revoked and all of those sessions, including
+ * ones revoked before, so that a retry after a failed KV write lists every one of them again.
+ */
 export function revokeClientSessions(
   db: D1Database,
-  clientKeyHash: string,
+  clientKeyHashes: readonly string[],
   now: number
-): Promise<SessionRow[]> {
+): Promise<ClientRevocation> {
+  const binds: Array<string | number> = [now]
+  const param = bindParam(binds)
+  const hashes = clientKeyHashes.map(param).join(', ')
+  const where = `client_key_hash IN (${hashes}) AND absolute_expires_at > ?1`
   return guardStorage('D1 write', async () => {
-    const result = await db
-      .prepare(
-        'UPDATE sessions SET revoked_at = ?2 WHERE client_key_hash = ?1 AND revoked_at IS NULL ' +
-          `AND absolute_expires_at > ?2 RETURNING ${COLUMNS}`
-      )
-      .bind(clientKeyHash, now)
-      .all<DbRow>()
-    return result.results.map(toRow)
+    const [counted, updated] = await db.batch([
+      db
+        .prepare(`SELECT count(*) AS n FROM sessions WHERE ${where} AND revoked_at IS NULL`)
+        .bind(...binds),
+      db
+        .prepare(
+          'UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1) ' +
+            `WHERE ${where} RETURNING ${COLUMNS}`
+        )
+        .bind(...binds),
+    ])
+    const revoked = (counted!.results[0] as { n: number }).n
+    return { revoked, unexpired: (updated!.results as DbRow[]).map(toRow) }
   })
+}
+
+/** Returns a function that appends a value to `binds` and names it as a numbered parameter. */
+function bindParam(binds: Array<string | number>): (value: string | number) => string {
+  return (value) => {
+    binds.push(value)
+    return `?${binds.length}`
+  }
 }
 
 /**
@@ -242,37 +270,44 @@ export type ListQuery = {
   now: number
   limit: number
   state: SessionState | undefined
-  clientKeyHash: string | undefined
+  /** Any of these client-key hashes (one per ring key). */
+  clientKeyHashes: readonly string[] | undefined
   /** Keyset cursor: list rows strictly older than this (created_at, id). */
   before: { createdAt: number; id: string } | undefined
 }
 
-/** Sessions newest first, filtered by state and client, one page after the cursor. */
+const STATE_WHERE: Record<SessionState, (now: string) => string> = {
+  live: (now) => `revoked_at IS NULL AND idle_expires_at > ${now} AND absolute_expires_at > ${now}`,
+  expired: (now) =>
+    `revoked_at IS NULL AND (idle_expires_at <= ${now} OR absolute_expires_at <= ${now})`,
+  revoked: () => 'revoked_at IS NOT NULL',
+}
+
+/**
+ * Sessions newest first, filtered by state and client, one page after the keyset cursor. Only
+ * the filters in use go into the statement, so SQLite can pick the index that fits.
+ */
 export function listSessions(db: D1Database, query: ListQuery): Promise<SessionRow[]> {
-  const where = [
-    '(?2 IS NULL OR client_key_hash = ?2)',
-    '(?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4))',
-  ]
-  if (query.state === 'live') {
-    where.push('revoked_at IS NULL AND idle_expires_at > ?1 AND absolute_expires_at > ?1')
-  } else if (query.state === 'revoked') {
-    where.push('revoked_at IS NOT NULL')
-  } else if (query.state === 'expired') {
-    where.push('revoked_at IS NULL AND (idle_expires_at <= ?1 OR absolute_expires_at <= ?1)')
+  const binds: Array<string | number> = []
+  const param = bindParam(binds)
+  const where: string[] = []
+  if (query.state !== undefined) {
+    where.push(STATE_WHERE[query.state](param(query.now)))
   }
+  if (query.clientKeyHashes !== undefined) {
+    where.push(`client_key_hash IN (${query.clientKeyHashes.map(param).join(', ')})`)
+  }
+  if (query.before !== undefined) {
+    where.push(`(created_at, id) < (${param(query.before.createdAt)}, ${param(query.before.id)})`)
+  }
+  const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')} `
+  const sql =
+    `SELECT ${COLUMNS} FROM sessions ${filter}` +
+    `ORDER BY created_at DESC, id DESC LIMIT ${param(query.limit)}`
   return guardStorage('D1 read', async () => {
     const result = await db
-      .prepare(
-        `SELECT ${COLUMNS} FROM sessions WHERE ${where.join(' AND ')} ` +
-          'ORDER BY created_at DESC, id DESC LIMIT ?5'
-      )
-      .bind(
-        query.now,
-        query.clientKeyHash ?? null,
-        query.before?.createdAt ?? null,
-        query.before?.id ?? '',
-        query.limit
-      )
+      .prepare(sql)
+      .bind(...binds)
       .all<DbRow>()
     return result.results.map(toRow)
   })
