@@ -28,7 +28,7 @@ const WIRE: Record<ProblemCode, Wire> = {
     challenge: 'invalid',
   },
   client_ip_missing: { status: 400, title: 'The client address (CF-Connecting-IP) is missing.' },
-  client_ip_invalid: { status: 400, title: 'The client address (CF-Connecting-IP) is not valid.' },
+  client_ip_invalid: { status: 400, title: 'The client IP address is not valid.' },
   rate_limited: { status: 429, title: 'Too many new sessions from this client; retry later.' },
   origin_rejected: { status: 403, title: 'This origin may not use the session cookie.' },
   storage_unavailable: { status: 503, title: 'Session storage is unavailable; retry later.' },
