@@ -1,5 +1,5 @@
 /**
- * The page at `/` and its two assets. The HTML is never cached and carries a CSP that lets it
+ * The page at `/` and its three assets. The HTML is never cached and carries a CSP that lets it
  * load only our own script and style and talk only to our own origin. The page needs no session
  * to render; its script starts or resumes one through the public API.
  */
@@ -10,7 +10,7 @@ import { loadConfig } from '../config'
 import type { AppEnv } from '../http/context'
 import { problem } from '../http/problem'
 import { PAGE_SCRIPT } from './script'
-import { PAGE_STYLE } from './style'
+import { PAGE_ICON, PAGE_STYLE } from './style'
 import { renderPage } from './view'
 
 /**
@@ -29,7 +29,7 @@ export const PAGE_CSP = {
 }
 
 /**
- * Routes for `/`, `/page.js` and `/page.css`, with hono's secure headers on each.
+ * Routes for `/` and its assets `/page.js`, `/page.css`, `/page.svg`, with hono's secure headers.
  * @example app.route('/', pageRoutes())
  */
 export function pageRoutes(): Hono<AppEnv> {
@@ -52,8 +52,9 @@ export function pageRoutes(): Hono<AppEnv> {
   })
   page.get('/page.js', etag(), (c) => c.body(PAGE_SCRIPT, 200, assetHeaders('text/javascript')))
   page.get('/page.css', etag(), (c) => c.body(PAGE_STYLE, 200, assetHeaders('text/css')))
+  page.get('/page.svg', etag(), (c) => c.body(PAGE_ICON, 200, assetHeaders('image/svg+xml')))
 
-  for (const path of ['/', '/page.js', '/page.css']) {
+  for (const path of ['/', '/page.js', '/page.css', '/page.svg']) {
     page.all(path, (c) => problem(c, 'method_not_allowed'))
   }
   return page

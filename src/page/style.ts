@@ -1,6 +1,7 @@
 /**
- * The page's stylesheet, served as /page.css so that the CSP can forbid inline style. One column
- * on a phone, the facts beside their labels from 32rem up; system fonts, light and dark.
+ * The page's stylesheet and icon, served as /page.css and /page.svg so that the CSP can forbid
+ * inline style. One column on a phone, the facts beside their labels from 32rem up; system
+ * fonts, light and dark.
  */
 export const PAGE_STYLE = `:root {
   --ink: #1b1f24;
@@ -83,6 +84,9 @@ dd {
 code {
   font-size: 1.05rem;
 }
+body:not([data-session='live']) .when-live {
+  display: none;
+}
 #session-countdown {
   font-variant-numeric: tabular-nums;
   font-weight: 600;
@@ -119,4 +123,11 @@ button:focus-visible {
   outline: 3px solid var(--ink);
   outline-offset: 2px;
 }
+`
+
+/** The page's icon: a clock face, so browsers find an icon instead of asking for /favicon.ico. */
+export const PAGE_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+<circle cx="16" cy="16" r="14" fill="#0b5cad"/>
+<path d="M16 8v8l5 3" stroke="#fff" stroke-width="3" stroke-linecap="round" fill="none"/>
+</svg>
 `

@@ -27,6 +27,7 @@ function SessionPage(facts: PageFacts) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
         <title>Your session · edge-sessions</title>
+        <link rel="icon" href="/page.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/page.css" />
         <script src="/page.js" defer />
       </head>
@@ -63,9 +64,12 @@ function SessionCard(props: { idleTimeoutSeconds: number }) {
         </dd>
         <dt>Ends if unused</dt>
         <dd>
-          <time id="session-deadline">—</time>{' '}
           <span id="session-countdown" role="timer" aria-label="Time left before it ends">
             —
+          </span>
+          <span class="when-live">
+            {' · at '}
+            <time id="session-deadline">—</time>
           </span>
         </dd>
       </dl>

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { PAGE_SCRIPT } from '../../src/page/script'
-import { PAGE_STYLE } from '../../src/page/style'
+import { PAGE_ICON, PAGE_STYLE } from '../../src/page/style'
 import { freshIp, harness, startSession } from '../helpers/harness'
 import { cookie, failingAll } from './support'
 
@@ -135,6 +135,7 @@ describe('page assets', () => {
   it.each([
     ['/page.js', 'text/javascript; charset=utf-8', PAGE_SCRIPT],
     ['/page.css', 'text/css; charset=utf-8', PAGE_STYLE],
+    ['/page.svg', 'image/svg+xml; charset=utf-8', PAGE_ICON],
   ])('serves %s with its type, nosniff, and an ETag to revalidate', async (path, type, text) => {
     const h = harness()
     const response = await h.fetch(path)
