@@ -105,9 +105,10 @@ describe('Security: CORS for any other origin', () => {
     expect(response.headers.get('Access-Control-Allow-Origin')).toBeNull()
   })
 
-  it('gives a request without Origin no Access-Control-Allow-Origin', async () => {
+  it('gives a request without Origin no Access-Control-Allow-Origin, yet varies on Origin', async () => {
     const response = await read(undefined)
     expect(response.headers.get('Access-Control-Allow-Origin')).toBeNull()
+    expect(varyOf(response)).toContain('origin')
   })
 
   it('never answers * with credentials: ALLOWED_ORIGINS=* is a configuration error', async () => {
