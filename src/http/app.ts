@@ -5,6 +5,7 @@
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { loadConfig } from '../config'
+import { pageRoutes } from '../page/routes'
 import { end, start } from '../sessions/service'
 import { logEvent, sessionRef } from '../log'
 import { adminRoutes } from './admin'
@@ -39,6 +40,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.notFound((c) => problem(c, 'not_found'))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.route('/', pageRoutes())
 
   app.use(
     '/v1/*',

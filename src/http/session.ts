@@ -1,7 +1,7 @@
 /**
  * The session edge: reads the token from `Authorization: Bearer` or the session cookie, checks the
- * Origin of cookie-authenticated writes, calls the lifecycle core, and writes the fresh token back
- * (cookie and `Session-Token` header) with `Cache-Control: no-store`.
+ * Origin of writes that carry no bearer token, calls the lifecycle core, and writes the fresh
+ * token back (cookie and `Session-Token` header) with `Cache-Control: no-store`.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
@@ -80,24 +80,26 @@ function readCookie(c: Context<AppEnv>, name: string): string | undefined {
 }
 
 /**
- * Refuses a cookie-authenticated write from a foreign origin: the Origin must be our own or on
- * ALLOWED_ORIGINS; without Origin, a browser's Sec-Fetch-Site must not say cross-site. A client
- * that sends neither header is not a browser and carries no ambient cookie risk.
+ * Refuses a write from a foreign origin unless it carries a bearer token. The cookie and, in
+ * IDENTIFY_BY=ip, the client's address are ambient: a browser brings them to any page's request.
+ * The Origin must be our own or on ALLOWED_ORIGINS; without Origin, a browser's Sec-Fetch-Site
+ * must not say another site. A client that sends neither header is not a browser.
+ * @example checkOrigin(c, presentedToken(c, config).via, config)
  */
 export function checkOrigin(c: Context<AppEnv>, via: Via, config: Config): void {
-  if (via !== 'cookie' || !UNSAFE_METHODS.has(c.req.method)) {
+  if (via === 'bearer' || !UNSAFE_METHODS.has(c.req.method)) {
     return
   }
   const origin = c.req.header('Origin')
   if (origin !== undefined) {
     if (origin !== new URL(c.req.url).origin && !config.allowedOrigins.includes(origin)) {
-      throw new ServiceError('origin_rejected', 'cookie write from a foreign origin')
+      throw new ServiceError('origin_rejected', 'ambient-credential write from a foreign origin')
     }
     return
   }
   const site = c.req.header('Sec-Fetch-Site')
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    throw new ServiceError('origin_rejected', 'cookie write from another site without Origin')
+    throw new ServiceError('origin_rejected', 'ambient-credential write from another site')
   }
 }
 
