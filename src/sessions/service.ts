@@ -212,7 +212,10 @@ async function slideFast(
   return { session, token: fresh, tokenExpiresAt: next, reissued: true }
 }
 
-/** D1 decides: an expired token whose session was slid elsewhere, or REVOCATION=strict. */
+/**
+ * D1 decides: an expired token whose session was slid elsewhere, or REVOCATION=strict. A due slide
+ * and the liveness check are one conditional UPDATE; between slides it is one read.
+ */
 async function fromStore(
   deps: SessionDeps,
   claims: SessionClaims,
@@ -220,14 +223,16 @@ async function fromStore(
   client: Client,
   expired: boolean
 ): Promise<Authenticated> {
-  const due = expired || deps.now - claims.iat >= deps.config.refreshAfterSeconds
+  const next = deadline(deps, claims.max_exp)
+  const refresh = deps.config.refreshAfterSeconds
+  const due = expired || (deps.now - claims.iat >= refresh && next > claims.exp)
   const row = due
-    ? await store.touchIfAlive(deps.db, claims.sub, deps.now, deadline(deps, claims.max_exp))
+    ? await store.touchIfAlive(deps.db, claims.sub, deps.now, next, refresh)
     : await store.findLive(deps.db, claims.sub, deps.now)
   if (row === null) {
     throw await whyNotLive(deps, claims.sub)
   }
-  const session = view(row)
+  const session = { ...view(row), lastSeenAt: deps.now }
   if (session.idleExpiresAt <= claims.exp) {
     return { session, token, tokenExpiresAt: claims.exp, reissued: false }
   }

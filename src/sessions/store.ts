@@ -129,46 +129,62 @@ export function insertSession(
 }
 
 /**
- * Slides a session that a live token already vouches for: moves its idle deadline forward, never
- * back, and never on a revoked row.
+ * The smallest move of an idle deadline worth a D1 write: the refresh interval, and at least one
+ * second, since deadlines are whole seconds.
+ */
+function stepOf(refreshAfterSeconds: number): number {
+  return Math.max(1, refreshAfterSeconds)
+}
+
+/**
+ * Slides a session that a live token already vouches for: moves its idle deadline forward by at
+ * least `refreshAfterSeconds` (and at least a second), never back, and never on a revoked row.
+ * A smaller move is skipped, so a session's row is written at most once per refresh interval
+ * whichever of its tokens its clients present.
  */
 export function touchSession(
   db: D1Database,
   id: string,
   lastSeenAt: number,
-  idleExpiresAt: number
+  idleExpiresAt: number,
+  refreshAfterSeconds = 0
 ): Promise<void> {
   return guardStorage('D1 write', async () => {
     await db
       .prepare(
         'UPDATE sessions SET last_seen_at = max(last_seen_at, ?2), idle_expires_at = ?3 ' +
-          'WHERE id = ?1 AND revoked_at IS NULL AND idle_expires_at < ?3'
+          'WHERE id = ?1 AND revoked_at IS NULL AND idle_expires_at <= ?3 - ?4'
       )
-      .bind(id, lastSeenAt, idleExpiresAt)
+      .bind(id, lastSeenAt, idleExpiresAt, stepOf(refreshAfterSeconds))
       .run()
   })
 }
 
 /**
- * Slides a session only if D1 shows it alive at `now`, in one statement, and returns the row as
- * written; null when it is missing, expired or revoked.
+ * Slides a session if D1 shows it alive at `now` and the new deadline (capped by the absolute one)
+ * moves it by at least `refreshAfterSeconds` (and at least a second), in one conditional UPDATE;
+ * after a smaller move it only reads the row. Returns the live row, or null when it is missing,
+ * expired or revoked.
  */
-export function touchIfAlive(
+export async function touchIfAlive(
   db: D1Database,
   id: string,
   now: number,
-  idleExpiresAt: number
+  idleExpiresAt: number,
+  refreshAfterSeconds = 0
 ): Promise<SessionRow | null> {
-  return guardStorage('D1 write', async () => {
+  const slid = await guardStorage('D1 write', async () => {
     const row = await db
       .prepare(
-        'UPDATE sessions SET last_seen_at = ?2, idle_expires_at = max(idle_expires_at, min(?3, absolute_expires_at)) ' +
-          `WHERE id = ?1 AND ${LIVE} RETURNING ${COLUMNS}`
+        'UPDATE sessions SET last_seen_at = ?2, idle_expires_at = min(?3, absolute_expires_at) ' +
+          `WHERE id = ?1 AND ${LIVE} AND min(?3, absolute_expires_at) - idle_expires_at >= ?4 ` +
+          `RETURNING ${COLUMNS}`
       )
-      .bind(id, now, idleExpiresAt)
+      .bind(id, now, idleExpiresAt, stepOf(refreshAfterSeconds))
       .first<DbRow>()
     return row === null ? null : toRow(row)
   })
+  return slid ?? findLive(db, id, now)
 }
 
 /** Reads a session only if it is alive at `now`. */
