@@ -19,7 +19,7 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /**
  * Builds the per-request dependencies: validated config, the isolate's key ring, its storage
- * (bindings and slide queue), the client, and the clock reading. Mount before any session route.
+ * (bounded bindings and slide queue), the client, and the clock reading. Mount before any session route.
  * @example app.use('/v1/*', sessionDeps(systemClock))
  */
 export function sessionDeps(clock: Clock): MiddlewareHandler<AppEnv> {
