@@ -6,6 +6,9 @@
  * only when the token has expired (the session may have been slid by another token of it), in
  * REVOCATION=strict, for session data, and for clients that come without a token in IDENTIFY_BY=ip.
  *
+ * Revocation is D1 first, KV second. Every D1 reader sees it at once; a request that finds it in D1
+ * lists it in KV when it is missing there, so fast-mode tokens of the session die too.
+ *
  * Trade-off accepted: in fast mode a slide that fails after the response is logged, not reported.
  * The fresh token the client already holds carries the new deadline and is honoured on its own, so
  * the session stays usable for exactly the time the response said; only a tokenless resume by IP
@@ -240,12 +243,20 @@ async function fromStore(
   return { session, token: fresh, tokenExpiresAt: session.idleExpiresAt, reissued: true }
 }
 
+/**
+ * Why D1 holds no live session of this id. A revocation found in D1 is listed in KV again when it
+ * is missing there (its KV write may have failed after the D1 one), so that fast-mode tokens of the
+ * session die too; a failure to do so is a 503, never a pass.
+ */
 async function whyNotLive(deps: SessionDeps, id: string): Promise<ServiceError> {
   const row = await store.findSession(deps.db, id)
-  if (row !== null && row.revokedAt !== null) {
-    return new ServiceError('session_revoked', 'session is revoked in D1')
+  if (row === null || row.revokedAt === null) {
+    return new ServiceError('session_expired', 'session has ended or is unknown')
   }
-  return new ServiceError('session_expired', 'session has ended or is unknown')
+  if (row.absoluteExpiresAt > deps.now && !(await isRevoked(deps.kv, id))) {
+    await markRevoked(deps.kv, id, row.absoluteExpiresAt, deps.now)
+  }
+  return new ServiceError('session_revoked', 'session is revoked in D1')
 }
 
 /** The live session of this client key, slid; null when it has none. */
@@ -361,14 +372,15 @@ function newRow(deps: SessionDeps, clientKeyHash: string, client: Client): store
 }
 
 /**
- * Ends a session: revoked in D1 and listed in KV until after its absolute deadline. Both writes
- * must succeed; a failure is a 503 and a retry is safe.
+ * Ends a session: revoked in D1, then listed in KV until after its absolute deadline. D1 goes first
+ * because every reader that consults D1 (strict mode, expired tokens, resume by IP, data) trusts
+ * it; a KV listing without the D1 row would leave those readers serving the session. Either write
+ * failing is a 503 and a retry is safe.
+ * @example await end(deps, auth.session)
  */
 export async function end(deps: SessionDeps, session: SessionView): Promise<void> {
-  await Promise.all([
-    store.revokeSession(deps.db, session.id, deps.now),
-    markRevoked(deps.kv, session.id, session.absoluteExpiresAt, deps.now),
-  ])
+  await store.revokeSession(deps.db, session.id, deps.now)
+  await markRevoked(deps.kv, session.id, session.absoluteExpiresAt, deps.now)
 }
 
 export type SessionData = { data: Record<string, unknown>; version: number }
