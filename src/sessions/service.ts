@@ -385,16 +385,23 @@ export async function end(deps: SessionDeps, session: SessionView): Promise<void
 
 export type SessionData = { data: Record<string, unknown>; version: number }
 
-/** Reads a live session's data and its version. */
+/**
+ * Reads an authenticated session's data and its version.
+ * @example const { data, version } = await readData(deps, auth.session)
+ */
 export async function readData(deps: SessionDeps, session: SessionView): Promise<SessionData> {
-  const row = await store.findLive(deps.db, session.id, deps.now)
+  const row = await store.findData(deps.db, session.id, deps.now)
   if (row === null) {
     throw await whyNotLive(deps, session.id)
   }
-  return { data: JSON.parse(row.data) as Record<string, unknown>, version: row.dataVersion }
+  return dataOf(row)
 }
 
-/** Replaces a live session's data if its version is still `expectedVersion`. */
+/**
+ * Replaces an authenticated session's data if its version is still `expectedVersion`: one
+ * conditional UPDATE; only when it changed nothing does a read tell 412 from an ended session.
+ * @example await writeData(deps, auth.session, '{"theme":"dark"}', 1)
+ */
 export async function writeData(
   deps: SessionDeps,
   session: SessionView,
@@ -403,13 +410,16 @@ export async function writeData(
 ): Promise<SessionData> {
   const row = await store.replaceData(deps.db, session.id, json, expectedVersion, deps.now)
   if (row !== null) {
-    return { data: JSON.parse(row.data) as Record<string, unknown>, version: row.dataVersion }
+    return dataOf(row)
   }
-  const live = await store.findLive(deps.db, session.id, deps.now)
-  if (live === null) {
+  if ((await store.findData(deps.db, session.id, deps.now)) === null) {
     throw await whyNotLive(deps, session.id)
   }
   throw new ServiceError('precondition_failed', 'data version has moved on')
+}
+
+function dataOf(row: store.DataRow): SessionData {
+  return { data: JSON.parse(row.data) as Record<string, unknown>, version: row.dataVersion }
 }
 
 async function mint(

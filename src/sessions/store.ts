@@ -40,6 +40,13 @@ const COLUMNS =
 
 const LIVE = 'revoked_at IS NULL AND idle_expires_at > ?2 AND absolute_expires_at > ?2'
 
+/**
+ * What session data reads and writes require of the row at ?2: not revoked, absolute deadline not
+ * passed. The idle deadline is settled before, by the request's authentication (its token or D1);
+ * D1's copy may trail a live token by a refresh interval or by a slide that failed.
+ */
+const OPEN = 'revoked_at IS NULL AND absolute_expires_at > ?2'
+
 function toRow(row: DbRow): SessionRow {
   return {
     id: row.id,
@@ -229,9 +236,28 @@ export function revokeClientSessions(
   })
 }
 
+export type DataRow = { data: string; dataVersion: number }
+
 /**
- * Replaces a live session's data if its version is still `expectedVersion`, in one conditional
- * statement. Returns the new row, or null when the version moved on or the session is not live.
+ * Reads an open session's data and its version; null when the session is revoked, past its
+ * absolute deadline or unknown.
+ * @example const row = await findData(db, id, now) // { data: '{}', dataVersion: 1 }
+ */
+export function findData(db: D1Database, id: string, now: number): Promise<DataRow | null> {
+  return guardStorage('D1 read', async () => {
+    const row = await db
+      .prepare(`SELECT data, data_version FROM sessions WHERE id = ?1 AND ${OPEN}`)
+      .bind(id, now)
+      .first<{ data: string; data_version: number }>()
+    return row === null ? null : { data: row.data, dataVersion: row.data_version }
+  })
+}
+
+/**
+ * Replaces an open session's data if its version is still `expectedVersion`, in one conditional
+ * UPDATE (never read-modify-write), so of parallel writers from one version exactly one wins.
+ * Returns the new data and version, or null when the version moved on or the session is not open.
+ * @example const row = await replaceData(db, id, '{"theme":"dark"}', 1, now)
  */
 export function replaceData(
   db: D1Database,
@@ -239,16 +265,16 @@ export function replaceData(
   data: string,
   expectedVersion: number,
   now: number
-): Promise<SessionRow | null> {
+): Promise<DataRow | null> {
   return guardStorage('D1 write', async () => {
     const row = await db
       .prepare(
         'UPDATE sessions SET data = ?3, data_version = data_version + 1 ' +
-          `WHERE id = ?1 AND ${LIVE} AND data_version = ?4 RETURNING ${COLUMNS}`
+          `WHERE id = ?1 AND ${OPEN} AND data_version = ?4 RETURNING data, data_version`
       )
       .bind(id, now, data, expectedVersion)
-      .first<DbRow>()
-    return row === null ? null : toRow(row)
+      .first<{ data: string; data_version: number }>()
+    return row === null ? null : { data: row.data, dataVersion: row.data_version }
   })
 }
 
