@@ -235,7 +235,7 @@ async function fromStore(
   if (row === null) {
     throw await whyNotLive(deps, claims.sub)
   }
-  const session = { ...view(row), lastSeenAt: deps.now }
+  const session = { ...seenNow(deps, row), lastSeenAt: deps.now }
   if (session.idleExpiresAt <= claims.exp) {
     return { session, token, tokenExpiresAt: claims.exp, reissued: false }
   }
@@ -434,10 +434,20 @@ async function mint(
     sub: session.id,
     ckt,
     iat: deps.now,
-    exp: session.idleExpiresAt,
+    exp: Math.min(session.idleExpiresAt, deps.now + deps.config.idleTimeoutSeconds),
     created_at: session.createdAt,
     max_exp: session.absoluteExpiresAt,
   })
+}
+
+/**
+ * A row as this request sees it. The clock that last slid it may run a second ahead of ours (another
+ * location, another isolate), so its idle deadline is held to the idle timeout from our `now`.
+ */
+function seenNow(deps: SessionDeps, row: store.SessionRow): SessionView {
+  const session = view(row)
+  const limit = deps.now + deps.config.idleTimeoutSeconds
+  return { ...session, idleExpiresAt: Math.min(session.idleExpiresAt, limit) }
 }
 
 function view(row: store.SessionRow): SessionView {
