@@ -148,6 +148,7 @@ function stepOf(refreshAfterSeconds: number): number {
  * least `refreshAfterSeconds` (and at least a second), never back, and never on a revoked row.
  * A smaller move is skipped, so a session's row is written at most once per refresh interval
  * whichever of its tokens its clients present.
+ * @example await touchSession(db, id, now, now + 1800, 60)
  */
 export function touchSession(
   db: D1Database,
@@ -172,6 +173,7 @@ export function touchSession(
  * moves it by at least `refreshAfterSeconds` (and at least a second), in one conditional UPDATE;
  * after a smaller move it only reads the row. Returns the live row, or null when it is missing,
  * expired or revoked.
+ * @example const row = await touchIfAlive(db, id, now, Math.min(now + 1800, maxExp), 60)
  */
 export async function touchIfAlive(
   db: D1Database,
