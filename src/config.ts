@@ -27,6 +27,7 @@ export type Config = {
   storeClientIp: boolean
   retentionSeconds: number
   cookieName: string
+  storageTimeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -43,6 +44,13 @@ export class ConfigError extends Error {
 const MAX_CLOCK_SKEW_SECONDS = 300
 /** One year: no idle timeout, absolute age or retention needs more. */
 const MAX_DURATION_SECONDS = 31_536_000
+/**
+ * Default bound on one D1 or KV call: D1 and KV answer in milliseconds to a few hundred; past five
+ * seconds a client is better served by a 503 it can retry.
+ */
+const STORAGE_TIMEOUT_MS = 5000
+/** Upper bound of STORAGE_TIMEOUT_MS: a minute, longer than any client waits. */
+const MAX_TIMEOUT_MS = 60_000
 /** Shortest useful admin token: 128 bits as 32 hex digits. */
 const MIN_ADMIN_TOKEN_LENGTH = 32
 
@@ -83,6 +91,7 @@ export function parseConfig(env: Env): Config {
     storeClientIp: boolean(env, 'STORE_CLIENT_IP', false),
     retentionSeconds: integer(env, 'RETENTION_SECONDS', 86_400, 0, MAX_DURATION_SECONDS),
     cookieName: cookieName(env),
+    storageTimeoutMs: integer(env, 'STORAGE_TIMEOUT_MS', STORAGE_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
   }
   return config
 }

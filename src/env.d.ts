@@ -20,6 +20,7 @@ interface Env {
   STORE_CLIENT_IP?: string
   RETENTION_SECONDS?: string
   COOKIE_NAME?: string
+  STORAGE_TIMEOUT_MS?: string
 }
 
 declare namespace Cloudflare {

@@ -33,7 +33,11 @@ export async function putData(c: Context<AppEnv>): Promise<Response> {
   if (!/^application\/json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) {
     throw new ServiceError('unsupported_media_type', 'data body is not application/json')
   }
-  const json = parseObject(await c.req.arrayBuffer())
+  const body = await c.req.arrayBuffer()
+  if (body.byteLength > MAX_DATA_BYTES) {
+    throw new ServiceError('payload_too_large', 'data body is over MAX_DATA_BYTES')
+  }
+  const json = parseObject(body)
   const { data, version } = await writeData(c.var.deps, c.var.auth.session, json, expected)
   c.header('ETag', etag(version))
   return c.json({ data, version })

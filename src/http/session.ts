@@ -8,10 +8,8 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { loadConfig, type Config } from '../config'
 import { ServiceError } from '../errors'
 import { loadKeyRing } from '../jwt/keys'
-import { SlideQueue } from '../sessions/slides'
 import { authenticate, Client, type Authenticated } from '../sessions/service'
-import { touchSession } from '../sessions/store'
-import { logEvent, sessionRef } from '../log'
+import { storageFor } from '../sessions/storage'
 import type { AppEnv, Clock, Via } from './context'
 
 /** Response header that carries a fresh token to bearer clients. */
@@ -20,35 +18,20 @@ export const TOKEN_HEADER = 'Session-Token'
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /**
- * Builds the per-request dependencies: validated config, the isolate's key ring and slide queue,
- * the client, and the clock reading. Mount before any session route.
+ * Builds the per-request dependencies: validated config, the isolate's key ring, its storage
+ * (bounded bindings and slide queue), the client, and the clock reading. Mount before any session route.
  * @example app.use('/v1/*', sessionDeps(systemClock))
  */
 export function sessionDeps(clock: Clock): MiddlewareHandler<AppEnv> {
-  const queues = new WeakMap<D1Database, SlideQueue>()
-  const queueFor = (db: D1Database) => {
-    let queue = queues.get(db)
-    if (queue === undefined) {
-      queue = new SlideQueue(
-        (id, lastSeenAt, deadline) => touchSession(db, id, lastSeenAt, deadline),
-        (id) => logEvent('slide_failed', { sid: sessionRef(id) })
-      )
-      queues.set(db, queue)
-    }
-    return queue
-  }
   return async (c, next) => {
     const config = loadConfig(c.env)
     const ring = await loadKeyRing(config.secret, config.previousSecret)
     c.set('config', config)
     c.set('client', new Client(c.req.header('CF-Connecting-IP'), config.ipv6PrefixBits))
     c.set('deps', {
-      db: c.env.DB,
-      kv: c.env.REVOCATIONS,
-      limiter: c.env.CREATE_LIMITER,
+      ...storageFor(c.env, config),
       config,
       ring,
-      slides: queueFor(c.env.DB),
       now: clock(),
       defer: (work) => c.executionCtx.waitUntil(work),
     })

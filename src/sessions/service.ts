@@ -6,6 +6,9 @@
  * only when the token has expired (the session may have been slid by another token of it), in
  * REVOCATION=strict, for session data, and for clients that come without a token in IDENTIFY_BY=ip.
  *
+ * Revocation is D1 first, KV second. Every D1 reader sees it at once; a request that finds it in D1
+ * lists it in KV when it is missing there, so fast-mode tokens of the session die too.
+ *
  * Trade-off accepted: in fast mode a slide that fails after the response is logged, not reported.
  * The fresh token the client already holds carries the new deadline and is honoured on its own, so
  * the session stays usable for exactly the time the response said; only a tokenless resume by IP
@@ -212,7 +215,10 @@ async function slideFast(
   return { session, token: fresh, tokenExpiresAt: next, reissued: true }
 }
 
-/** D1 decides: an expired token whose session was slid elsewhere, or REVOCATION=strict. */
+/**
+ * D1 decides: an expired token whose session was slid elsewhere, or REVOCATION=strict. A due slide
+ * and the liveness check are one conditional UPDATE; between slides it is one read.
+ */
 async function fromStore(
   deps: SessionDeps,
   claims: SessionClaims,
@@ -220,14 +226,16 @@ async function fromStore(
   client: Client,
   expired: boolean
 ): Promise<Authenticated> {
-  const due = expired || deps.now - claims.iat >= deps.config.refreshAfterSeconds
+  const next = deadline(deps, claims.max_exp)
+  const refresh = deps.config.refreshAfterSeconds
+  const due = expired || (deps.now - claims.iat >= refresh && next > claims.exp)
   const row = due
-    ? await store.touchIfAlive(deps.db, claims.sub, deps.now, deadline(deps, claims.max_exp))
+    ? await store.touchIfAlive(deps.db, claims.sub, deps.now, next, refresh)
     : await store.findLive(deps.db, claims.sub, deps.now)
   if (row === null) {
     throw await whyNotLive(deps, claims.sub)
   }
-  const session = view(row)
+  const session = { ...seenNow(deps, row), lastSeenAt: deps.now }
   if (session.idleExpiresAt <= claims.exp) {
     return { session, token, tokenExpiresAt: claims.exp, reissued: false }
   }
@@ -235,12 +243,20 @@ async function fromStore(
   return { session, token: fresh, tokenExpiresAt: session.idleExpiresAt, reissued: true }
 }
 
+/**
+ * Why D1 holds no live session of this id. A revocation found in D1 is listed in KV again when it
+ * is missing there (its KV write may have failed after the D1 one), so that fast-mode tokens of the
+ * session die too; a failure to do so is a 503, never a pass.
+ */
 async function whyNotLive(deps: SessionDeps, id: string): Promise<ServiceError> {
   const row = await store.findSession(deps.db, id)
-  if (row !== null && row.revokedAt !== null) {
-    return new ServiceError('session_revoked', 'session is revoked in D1')
+  if (row === null || row.revokedAt === null) {
+    return new ServiceError('session_expired', 'session has ended or is unknown')
   }
-  return new ServiceError('session_expired', 'session has ended or is unknown')
+  if (row.absoluteExpiresAt > deps.now && !(await isRevoked(deps.kv, id))) {
+    await markRevoked(deps.kv, id, row.absoluteExpiresAt, deps.now)
+  }
+  return new ServiceError('session_revoked', 'session is revoked in D1')
 }
 
 /** The live session of this client key, slid; null when it has none. */
@@ -249,16 +265,13 @@ async function resumeByClient(deps: SessionDeps, client: Client): Promise<Authen
   if (live === null) {
     return null
   }
-  const row = await store.touchIfAlive(
-    deps.db,
-    live.id,
-    deps.now,
-    deadline(deps, live.absoluteExpiresAt)
-  )
+  const next = deadline(deps, live.absoluteExpiresAt)
+  const refresh = deps.config.refreshAfterSeconds
+  const row = await store.touchIfAlive(deps.db, live.id, deps.now, next, refresh)
   if (row === null) {
     return null
   }
-  const session = view(row)
+  const session = { ...seenNow(deps, row), lastSeenAt: deps.now }
   const token = await mint(deps, session, client, undefined)
   return { session, token, tokenExpiresAt: session.idleExpiresAt, reissued: true }
 }
@@ -379,28 +392,36 @@ function newRow(deps: SessionDeps, clientKeyHash: string, client: Client): store
 }
 
 /**
- * Ends a session: revoked in D1 and listed in KV until after its absolute deadline. Both writes
- * must succeed; a failure is a 503 and a retry is safe.
+ * Ends a session: revoked in D1, then listed in KV until after its absolute deadline. D1 goes first
+ * because every reader that consults D1 (strict mode, expired tokens, resume by IP, data) trusts
+ * it; a KV listing without the D1 row would leave those readers serving the session. Either write
+ * failing is a 503 and a retry is safe.
+ * @example await end(deps, auth.session)
  */
 export async function end(deps: SessionDeps, session: SessionView): Promise<void> {
-  await Promise.all([
-    store.revokeSession(deps.db, session.id, deps.now),
-    markRevoked(deps.kv, session.id, session.absoluteExpiresAt, deps.now),
-  ])
+  await store.revokeSession(deps.db, session.id, deps.now)
+  await markRevoked(deps.kv, session.id, session.absoluteExpiresAt, deps.now)
 }
 
 export type SessionData = { data: Record<string, unknown>; version: number }
 
-/** Reads a live session's data and its version. */
+/**
+ * Reads an authenticated session's data and its version.
+ * @example const { data, version } = await readData(deps, auth.session)
+ */
 export async function readData(deps: SessionDeps, session: SessionView): Promise<SessionData> {
-  const row = await store.findLive(deps.db, session.id, deps.now)
+  const row = await store.findData(deps.db, session.id, deps.now)
   if (row === null) {
     throw await whyNotLive(deps, session.id)
   }
-  return { data: JSON.parse(row.data) as Record<string, unknown>, version: row.dataVersion }
+  return dataOf(row)
 }
 
-/** Replaces a live session's data if its version is still `expectedVersion`. */
+/**
+ * Replaces an authenticated session's data if its version is still `expectedVersion`: one
+ * conditional UPDATE; only when it changed nothing does a read tell 412 from an ended session.
+ * @example await writeData(deps, auth.session, '{"theme":"dark"}', 1)
+ */
 export async function writeData(
   deps: SessionDeps,
   session: SessionView,
@@ -409,13 +430,16 @@ export async function writeData(
 ): Promise<SessionData> {
   const row = await store.replaceData(deps.db, session.id, json, expectedVersion, deps.now)
   if (row !== null) {
-    return { data: JSON.parse(row.data) as Record<string, unknown>, version: row.dataVersion }
+    return dataOf(row)
   }
-  const live = await store.findLive(deps.db, session.id, deps.now)
-  if (live === null) {
+  if ((await store.findData(deps.db, session.id, deps.now)) === null) {
     throw await whyNotLive(deps, session.id)
   }
   throw new ServiceError('precondition_failed', 'data version has moved on')
+}
+
+function dataOf(row: store.DataRow): SessionData {
+  return { data: JSON.parse(row.data) as Record<string, unknown>, version: row.dataVersion }
 }
 
 async function mint(
@@ -430,10 +454,20 @@ async function mint(
     sub: session.id,
     ckt,
     iat: deps.now,
-    exp: session.idleExpiresAt,
+    exp: Math.min(session.idleExpiresAt, deps.now + deps.config.idleTimeoutSeconds),
     created_at: session.createdAt,
     max_exp: session.absoluteExpiresAt,
   })
+}
+
+/**
+ * A row as this request sees it. The clock that last slid it may run a second ahead of ours (another
+ * location, another isolate), so its idle deadline is held to the idle timeout from our `now`.
+ */
+function seenNow(deps: SessionDeps, row: store.SessionRow): SessionView {
+  const session = view(row)
+  const limit = deps.now + deps.config.idleTimeoutSeconds
+  return { ...session, idleExpiresAt: Math.min(session.idleExpiresAt, limit) }
 }
 
 function view(row: store.SessionRow): SessionView {

@@ -40,6 +40,13 @@ const COLUMNS =
 
 const LIVE = 'revoked_at IS NULL AND idle_expires_at > ?2 AND absolute_expires_at > ?2'
 
+/**
+ * What session data reads and writes require of the row at ?2: not revoked, absolute deadline not
+ * passed. The idle deadline is settled before, by the request's authentication (its token or D1);
+ * D1's copy may trail a live token by a refresh interval or by a slide that failed.
+ */
+const OPEN = 'revoked_at IS NULL AND absolute_expires_at > ?2'
+
 function toRow(row: DbRow): SessionRow {
   return {
     id: row.id,
@@ -129,46 +136,64 @@ export function insertSession(
 }
 
 /**
- * Slides a session that a live token already vouches for: moves its idle deadline forward, never
- * back, and never on a revoked row.
+ * The smallest move of an idle deadline worth a D1 write: the refresh interval, and at least one
+ * second, since deadlines are whole seconds.
+ */
+function stepOf(refreshAfterSeconds: number): number {
+  return Math.max(1, refreshAfterSeconds)
+}
+
+/**
+ * Slides a session that a live token already vouches for: moves its idle deadline forward by at
+ * least `refreshAfterSeconds` (and at least a second), never back, and never on a revoked row.
+ * A smaller move is skipped, so a session's row is written at most once per refresh interval
+ * whichever of its tokens its clients present.
+ * @example await touchSession(db, id, now, now + 1800, 60)
  */
 export function touchSession(
   db: D1Database,
   id: string,
   lastSeenAt: number,
-  idleExpiresAt: number
+  idleExpiresAt: number,
+  refreshAfterSeconds = 0
 ): Promise<void> {
   return guardStorage('D1 write', async () => {
     await db
       .prepare(
         'UPDATE sessions SET last_seen_at = max(last_seen_at, ?2), idle_expires_at = ?3 ' +
-          'WHERE id = ?1 AND revoked_at IS NULL AND idle_expires_at < ?3'
+          'WHERE id = ?1 AND revoked_at IS NULL AND idle_expires_at <= ?3 - ?4'
       )
-      .bind(id, lastSeenAt, idleExpiresAt)
+      .bind(id, lastSeenAt, idleExpiresAt, stepOf(refreshAfterSeconds))
       .run()
   })
 }
 
 /**
- * Slides a session only if D1 shows it alive at `now`, in one statement, and returns the row as
- * written; null when it is missing, expired or revoked.
+ * Slides a session if D1 shows it alive at `now` and the new deadline (capped by the absolute one)
+ * moves it by at least `refreshAfterSeconds` (and at least a second), in one conditional UPDATE;
+ * after a smaller move it only reads the row. Returns the live row, or null when it is missing,
+ * expired or revoked.
+ * @example const row = await touchIfAlive(db, id, now, Math.min(now + 1800, maxExp), 60)
  */
-export function touchIfAlive(
+export async function touchIfAlive(
   db: D1Database,
   id: string,
   now: number,
-  idleExpiresAt: number
+  idleExpiresAt: number,
+  refreshAfterSeconds = 0
 ): Promise<SessionRow | null> {
-  return guardStorage('D1 write', async () => {
+  const slid = await guardStorage('D1 write', async () => {
     const row = await db
       .prepare(
-        'UPDATE sessions SET last_seen_at = ?2, idle_expires_at = max(idle_expires_at, min(?3, absolute_expires_at)) ' +
-          `WHERE id = ?1 AND ${LIVE} RETURNING ${COLUMNS}`
+        'UPDATE sessions SET last_seen_at = ?2, idle_expires_at = min(?3, absolute_expires_at) ' +
+          `WHERE id = ?1 AND ${LIVE} AND min(?3, absolute_expires_at) - idle_expires_at >= ?4 ` +
+          `RETURNING ${COLUMNS}`
       )
-      .bind(id, now, idleExpiresAt)
+      .bind(id, now, idleExpiresAt, stepOf(refreshAfterSeconds))
       .first<DbRow>()
     return row === null ? null : toRow(row)
   })
+  return slid ?? findLive(db, id, now)
 }
 
 /** Reads a session only if it is alive at `now`. */
@@ -241,9 +266,28 @@ function bindParam(binds: Array<string | number>): (value: string | number) => s
   }
 }
 
+export type DataRow = { data: string; dataVersion: number }
+
 /**
- * Replaces a live session's data if its version is still `expectedVersion`, in one conditional
- * statement. Returns the new row, or null when the version moved on or the session is not live.
+ * Reads an open session's data and its version; null when the session is revoked, past its
+ * absolute deadline or unknown.
+ * @example const row = await findData(db, id, now) // { data: '{}', dataVersion: 1 }
+ */
+export function findData(db: D1Database, id: string, now: number): Promise<DataRow | null> {
+  return guardStorage('D1 read', async () => {
+    const row = await db
+      .prepare(`SELECT data, data_version FROM sessions WHERE id = ?1 AND ${OPEN}`)
+      .bind(id, now)
+      .first<{ data: string; data_version: number }>()
+    return row === null ? null : { data: row.data, dataVersion: row.data_version }
+  })
+}
+
+/**
+ * Replaces an open session's data if its version is still `expectedVersion`, in one conditional
+ * UPDATE (never read-modify-write), so of parallel writers from one version exactly one wins.
+ * Returns the new data and version, or null when the version moved on or the session is not open.
+ * @example const row = await replaceData(db, id, '{"theme":"dark"}', 1, now)
  */
 export function replaceData(
   db: D1Database,
@@ -251,16 +295,16 @@ export function replaceData(
   data: string,
   expectedVersion: number,
   now: number
-): Promise<SessionRow | null> {
+): Promise<DataRow | null> {
   return guardStorage('D1 write', async () => {
     const row = await db
       .prepare(
         'UPDATE sessions SET data = ?3, data_version = data_version + 1 ' +
-          `WHERE id = ?1 AND ${LIVE} AND data_version = ?4 RETURNING ${COLUMNS}`
+          `WHERE id = ?1 AND ${OPEN} AND data_version = ?4 RETURNING data, data_version`
       )
       .bind(id, now, data, expectedVersion)
-      .first<DbRow>()
-    return row === null ? null : toRow(row)
+      .first<{ data: string; data_version: number }>()
+    return row === null ? null : { data: row.data, dataVersion: row.data_version }
   })
 }
 
