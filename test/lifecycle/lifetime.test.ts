@@ -188,6 +188,24 @@ describe('REFRESH_AFTER_SECONDS=60: a busy session writes D1 at most once a minu
     expect(stored).toMatchObject({ last_seen_at: T0 + 600, idle_expires_at: T0 + 600 + IDLE })
   })
 
+  it('IDENTIFY_BY=ip, a plain client that never sends a token', async () => {
+    const h = harness({ REFRESH_AFTER_SECONDS: String(REFRESH) })
+    const ip = freshIp()
+    const started = await startSession(h, ip)
+    for (let at = T0 + EVERY; at <= LAST; at += EVERY) {
+      h.now = at
+      const reply = await h.fetch('/v1/session', { ip })
+      expect(reply.status).toBe(200)
+      const body = await reply.json<Reply>()
+      expect(body.session.id).toBe(started.session.id)
+      const expiresAt = Date.parse(body.session.expiresAt) / 1000
+      expect(expiresAt).toBeGreaterThan(at + IDLE - REFRESH)
+      expect(expiresAt).toBeLessThanOrEqual(at + IDLE)
+    }
+
+    expect(await rowWrites(started.session.id)).toBe(Math.floor((LAST - T0) / REFRESH))
+  })
+
   it('ends the session within the interval of its last request, never later than idle after it', async () => {
     const h = harness({ REFRESH_AFTER_SECONDS: String(REFRESH) })
     const ip = freshIp()
