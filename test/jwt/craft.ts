@@ -16,12 +16,16 @@ function jsonText(value: Json): string {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
-/** HMAC-SHA-256 of `input`'s UTF-8 bytes under a secret's UTF-8 bytes (or raw key bytes). */
-export async function hmac(secret: string | Uint8Array, input: string): Promise<Uint8Array> {
+export type Hash = 'SHA-256' | 'SHA-384' | 'SHA-512'
+
+/** HMAC of `input`'s UTF-8 bytes under a secret's UTF-8 bytes (or raw key bytes). */
+export async function hmac(
+  secret: string | Uint8Array,
+  input: string,
+  hash: Hash = 'SHA-256'
+): Promise<Uint8Array> {
   const raw = typeof secret === 'string' ? bytes.encode(secret) : secret
-  const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-  ])
+  const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash }, false, ['sign'])
   return new Uint8Array(await crypto.subtle.sign('HMAC', key, bytes.encode(input)))
 }
 
@@ -29,19 +33,21 @@ export async function hmac(secret: string | Uint8Array, input: string): Promise<
 export async function signEncoded(
   secret: string | Uint8Array,
   header: string,
-  payload: string
+  payload: string,
+  hash: Hash = 'SHA-256'
 ): Promise<string> {
   const input = `${header}.${payload}`
-  return `${input}.${encode(await hmac(secret, input))}`
+  return `${input}.${encode(await hmac(secret, input, hash))}`
 }
 
 /** Encodes a header and payload (objects or raw JSON text) and signs them. */
 export async function craft(
   secret: string | Uint8Array,
   header: Json,
-  payload: Json
+  payload: Json,
+  hash: Hash = 'SHA-256'
 ): Promise<string> {
-  return signEncoded(secret, encodeText(jsonText(header)), encodeText(jsonText(payload)))
+  return signEncoded(secret, encodeText(jsonText(header)), encodeText(jsonText(payload)), hash)
 }
 
 /** Encodes raw bytes as a part, for invalid UTF-8. */
