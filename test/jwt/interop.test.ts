@@ -217,6 +217,31 @@ describe('stricter than jose: jose accepts these, we refuse them', () => {
       'ERR_JWT_CLAIM_INVALID',
       () => craft(SECRET, header(), { ...claims, exp: NOW + IDLE + 1 }),
     ],
+    [
+      'exp 1e400, which jose reads as never expiring',
+      'ERR_JWT_CLAIM_INVALID',
+      () =>
+        craft(
+          SECRET,
+          header(),
+          JSON.stringify(claims).replace(`"exp":${claims.exp}`, '"exp":1e400')
+        ),
+    ],
+    [
+      'iat in the future',
+      'ERR_JWT_NOT_YET_VALID',
+      () => craft(SECRET, header(), { ...claims, iat: NOW + 60, exp: NOW + 120 }),
+    ],
+    [
+      'an aud array holding ours and a number',
+      'ERR_JWT_CLAIM_INVALID',
+      () => craft(SECRET, header(), { ...claims, aud: ['edge-sessions', 1] }),
+    ],
+    [
+      'crit naming b64, with b64 true',
+      'ERR_JWS_INVALID',
+      () => craft(SECRET, { ...header(), crit: ['b64'], b64: true }, claims),
+    ],
   ]
 
   it.each(cases)('%s: ours answers %s', async (_, code, make) => {
