@@ -39,7 +39,7 @@ const JTI_BYTES = 12
  * a positive whole number of seconds within the idle timeout and the session's absolute deadline,
  * rather than issue one without a working `exp`. Only the named claims are signed, so a caller's
  * wider object can neither add a claim nor replace `iss`, `aud` or `jti`.
- * @example await issueToken(ring, rules, { sub: id, ckt, iat: now, exp: now + 1800, created_at: now, max_exp })
+ * @example await issueToken(ring, rules, { sub, ckt, iat, exp: iat + 1800, created_at, max_exp })
  */
 export async function issueToken(
   ring: KeyRing,
