@@ -3,15 +3,16 @@
  *
  * Verification order: a length bound before any split or decode, exactly three non-empty strict
  * base64url parts, a header that is a JSON object with `alg` exactly "HS256", `typ` "JWT", no
- * `crit` or `b64`, and a `kid` the key lookup knows (or none, if the lookup has a default); then the HMAC over the received ASCII bytes of
- * `header.payload`; only then is the payload decoded. No other algorithm is ever looked up, so
- * `none` and algorithm-confusion tokens fail before any key is touched.
+ * `crit` or `b64`, and a `kid` the key lookup knows (or none, if the lookup has a default); then
+ * the HMAC over the received ASCII bytes of `header.payload`; only then is the payload decoded.
+ * No other algorithm is ever looked up, so `none` and algorithm-confusion tokens fail before any
+ * key is touched. docs/tokens.md lists every rule.
  */
 import { decode, encodeText, encode } from './base64url'
 import { JwtError } from './errors'
 import { parseJsonObject } from './json'
 
-/** Longest token we read: a session token is ~350 bytes; 4 KiB is also the browser cookie cap. */
+/** Longest token we read: ours are about 380 characters; 4 KiB is the browser cookie cap. */
 export const MAX_TOKEN_LENGTH = 4096
 
 /** HMAC-SHA-256 output length (RFC 2104, FIPS 180-4). */

@@ -156,12 +156,12 @@ export async function authenticate(
     throw new ServiceError('client_changed', 'token was issued to another client key')
   }
   if (expired || deps.config.revocation === 'strict') {
-    return fromStore(deps, claims, token, client, expired)
+    return fromStore(deps, claims, token, client, expired, key)
   }
   if (await isRevoked(deps.kv, claims.sub)) {
     throw new ServiceError('session_revoked', 'session is listed as revoked')
   }
-  return slideFast(deps, claims, token, client)
+  return slideFast(deps, claims, token, client, key)
 }
 
 async function checkToken(
@@ -196,10 +196,14 @@ async function slideFast(
   deps: SessionDeps,
   claims: SessionClaims,
   token: string,
-  client: Client
+  client: Client,
+  key: RingKey
 ): Promise<Authenticated> {
   const next = deadline(deps, claims.max_exp)
   const due = deps.now - claims.iat >= deps.config.refreshAfterSeconds && next > claims.exp
+  if (due) {
+    deps.defer(deps.slides.schedule(claims.sub, deps.now, next))
+  }
   const session: SessionView = {
     id: claims.sub,
     createdAt: claims.created_at,
@@ -207,12 +211,7 @@ async function slideFast(
     idleExpiresAt: due ? next : claims.exp,
     absoluteExpiresAt: claims.max_exp,
   }
-  if (!due) {
-    return { session, token, tokenExpiresAt: claims.exp, reissued: false }
-  }
-  deps.defer(deps.slides.schedule(claims.sub, deps.now, next))
-  const fresh = await mint(deps, session, client, claims.ckt)
-  return { session, token: fresh, tokenExpiresAt: next, reissued: true }
+  return answer(deps, session, { token, claims, key }, client)
 }
 
 /**
@@ -224,7 +223,8 @@ async function fromStore(
   claims: SessionClaims,
   token: string,
   client: Client,
-  expired: boolean
+  expired: boolean,
+  key: RingKey
 ): Promise<Authenticated> {
   const next = deadline(deps, claims.max_exp)
   const refresh = deps.config.refreshAfterSeconds
@@ -236,7 +236,21 @@ async function fromStore(
     throw await whyNotLive(deps, claims.sub)
   }
   const session = { ...seenNow(deps, row), lastSeenAt: deps.now }
-  if (session.idleExpiresAt <= claims.exp) {
+  return answer(deps, session, { token, claims, key }, client)
+}
+
+/**
+ * Hands back the presented token while it covers the session's deadline and was signed with the
+ * current key; otherwise mints a fresh one, so a rotation moves clients to the new key on first use.
+ */
+async function answer(
+  deps: SessionDeps,
+  session: SessionView,
+  presented: { token: string; claims: SessionClaims; key: RingKey },
+  client: Client
+): Promise<Authenticated> {
+  const { token, claims, key } = presented
+  if (key === deps.ring.current && session.idleExpiresAt <= claims.exp) {
     return { session, token, tokenExpiresAt: claims.exp, reissued: false }
   }
   const fresh = await mint(deps, session, client, claims.ckt)

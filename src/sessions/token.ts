@@ -36,24 +36,45 @@ const JTI_BYTES = 12
 
 /**
  * Signs a session token with the ring's current key. Refuses to sign a token whose lifetime is not
- * a positive whole number of seconds, rather than issue one without a working `exp`.
- * @example await issueToken(ring, rules, { sub: id, ckt, iat: now, exp: now + 1800, created_at: now, max_exp })
+ * a positive whole number of seconds within the idle timeout and the session's absolute deadline,
+ * rather than issue one without a working `exp`. Only the named claims are signed, so a caller's
+ * wider object can neither add a claim nor replace `iss`, `aud` or `jti`.
+ * @example await issueToken(ring, rules, { sub, ckt, iat, exp: iat + 1800, created_at, max_exp })
  */
 export async function issueToken(
   ring: KeyRing,
   rules: TokenRules,
   claims: Omit<SessionClaims, 'iss' | 'aud' | 'jti'>
 ): Promise<string> {
-  const lifetime = claims.exp - claims.iat
-  if (!Number.isSafeInteger(claims.iat) || !Number.isSafeInteger(claims.exp) || lifetime <= 0) {
+  checkLifetime(claims, rules.idleTimeoutSeconds)
+  const full: SessionClaims = {
+    iss: rules.issuer,
+    aud: rules.audience,
+    sub: claims.sub,
+    jti: encode(crypto.getRandomValues(new Uint8Array(JTI_BYTES))),
+    iat: claims.iat,
+    exp: claims.exp,
+    ckt: claims.ckt,
+    created_at: claims.created_at,
+    max_exp: claims.max_exp,
+  }
+  return signJws(full, ring.current)
+}
+
+function checkLifetime(
+  claims: Pick<SessionClaims, 'iat' | 'exp' | 'max_exp'>,
+  idleTimeoutSeconds: number
+): void {
+  const { iat, exp } = claims
+  if (!isTime(iat) || !isTime(exp) || exp <= iat) {
     throw new RangeError('token lifetime must be a positive whole number of seconds')
   }
-  if (lifetime > rules.idleTimeoutSeconds) {
+  if (exp - iat > idleTimeoutSeconds) {
     throw new RangeError('token lifetime must not exceed the idle timeout')
   }
-  const jti = encode(crypto.getRandomValues(new Uint8Array(JTI_BYTES)))
-  const full: SessionClaims = { iss: rules.issuer, aud: rules.audience, jti, ...claims }
-  return signJws(full, ring.current)
+  if (!isTime(claims.max_exp) || exp > claims.max_exp) {
+    throw new RangeError("token must expire by the session's absolute deadline")
+  }
 }
 
 /**
@@ -77,12 +98,23 @@ export async function verifyToken(
   return { claims: sessionClaims(claims), key: ring.lookup(kid)! }
 }
 
-/** Checks the shapes of our own claims once the registered ones passed. */
+/**
+ * Checks the shapes of our own claims once the registered ones passed. A token may not outlive its
+ * session's absolute deadline: the hot path trusts `exp` without reading D1.
+ * @example sessionClaims(verified.claims).max_exp // 1_800_043_200
+ */
 export function sessionClaims(claims: Record<string, unknown>): SessionClaims {
-  const { ckt, created_at: createdAt, max_exp: maxExp } = claims
-  const isTime = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+  const { ckt, exp, created_at: createdAt, max_exp: maxExp } = claims
   if (typeof ckt !== 'string' || ckt.length === 0 || !isTime(createdAt) || !isTime(maxExp)) {
     throw new JwtError('ERR_JWT_CLAIM_INVALID', 'session claims are malformed')
   }
+  if (typeof exp !== 'number' || exp > maxExp) {
+    throw new JwtError('ERR_JWT_CLAIM_INVALID', '"exp" claim is after "max_exp"')
+  }
   return claims as SessionClaims
+}
+
+/** A whole, non-negative number of Unix seconds. */
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
