@@ -2,7 +2,7 @@
  * The Hono application: health, the session API under /v1, and the error mapping. Everything
  * that decides anything lives below, in src/sessions and the pure cores.
  */
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { loadConfig } from '../config'
 import { pageRoutes } from '../page/routes'
@@ -29,6 +29,29 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600
 export type AppOptions = { clock?: Clock }
 
 /**
+ * CORS with credentials for the origins in ALLOWED_ORIGINS, and no CORS header at all for any
+ * other origin; every reply varies on Origin.
+ */
+function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
+  const allowed = cors({
+    origin: (origin) => origin,
+    credentials: true,
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowHeaders: ['Authorization', 'Content-Type', 'If-Match'],
+    exposeHeaders: ['Session-Token', 'ETag', 'Retry-After'],
+    maxAge: PREFLIGHT_MAX_AGE_SECONDS,
+  })
+  return async (c, next) => {
+    const origin = c.req.header('Origin')
+    if (origin !== undefined && loadConfig(c.env).allowedOrigins.includes(origin)) {
+      return allowed(c, next)
+    }
+    await next()
+    c.header('Vary', 'Origin', { append: true })
+  }
+}
+
+/**
  * Creates the edge-sessions app. The Worker entry uses the system clock; tests pass their own.
  * @example export default createApp()
  */
@@ -42,17 +65,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.route('/', pageRoutes())
 
-  app.use(
-    '/v1/*',
-    cors({
-      origin: (origin, c) => (loadConfig(c.env).allowedOrigins.includes(origin) ? origin : null),
-      credentials: true,
-      allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
-      allowHeaders: ['Authorization', 'Content-Type', 'If-Match'],
-      exposeHeaders: ['Session-Token', 'ETag', 'Retry-After'],
-      maxAge: PREFLIGHT_MAX_AGE_SECONDS,
-    })
-  )
+  app.use('/v1/*', corsForAllowedOrigins())
   app.use('/v1/*', sessionDeps(clock))
 
   app.post('/v1/sessions', async (c) => {

@@ -87,6 +87,10 @@ describe('CORS for a listed origin', () => {
   })
 })
 
+function corsHeaders(response: Response): string[] {
+  return [...response.headers.keys()].filter((name) => name.startsWith('access-control-'))
+}
+
 describe('Security: CORS for any other origin', () => {
   it.each([
     ['an unlisted origin', 'https://attacker.example'],
@@ -94,15 +98,15 @@ describe('Security: CORS for any other origin', () => {
     ['a look-alike of a listed origin', 'https://app.example.attacker.example'],
     ['an opaque origin', 'null'],
     ['a literal wildcard', '*'],
-  ])('gives %s no Access-Control-Allow-Origin', async (_, origin) => {
+  ])('gives %s no CORS header at all', async (_, origin) => {
     const response = await read(origin)
-    expect(response.headers.get('Access-Control-Allow-Origin')).toBeNull()
+    expect(corsHeaders(response)).toEqual([])
     expect(varyOf(response)).toContain('origin')
   })
 
-  it('gives an unlisted preflight no Access-Control-Allow-Origin, so the browser stops there', async () => {
+  it('gives an unlisted preflight no CORS header at all, so the browser stops there', async () => {
     const response = await preflight('https://attacker.example', 'DELETE', 'content-type')
-    expect(response.headers.get('Access-Control-Allow-Origin')).toBeNull()
+    expect(corsHeaders(response)).toEqual([])
   })
 
   it('gives a request without Origin no Access-Control-Allow-Origin, yet varies on Origin', async () => {
