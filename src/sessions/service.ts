@@ -93,7 +93,7 @@ export class Client {
       return clientKey(this.raw, this.prefixBits)
     } catch (error) {
       if (error instanceof ClientIpError) {
-        throw new ServiceError('client_ip_invalid', 'CF-Connecting-IP is not an IP address')
+        throw new ServiceError('client_ip_invalid', 'client address is not one IP address')
       }
       throw error
     }
