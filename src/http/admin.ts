@@ -25,7 +25,7 @@ import {
 import { Client } from '../sessions/service'
 import type { SessionRow, SessionState } from '../sessions/store'
 import type { AppEnv } from './context'
-import { onError, problem } from './problem'
+import { problem } from './problem'
 import { iso } from './views'
 
 /** Page size when `limit` is absent. */
@@ -40,16 +40,12 @@ const SESSION_ID = /^[A-Za-z0-9_-]{22}$/
 const CURSOR_TEXT = /^(\d{1,15})\.([A-Za-z0-9_-]{22})$/
 const STATES: readonly SessionState[] = ['live', 'expired', 'revoked']
 
-const CLIENT_ROUTE = '/v1/admin/clients/{ip}/sessions'
-const CLIENT_PATH = /^\/v1\/admin\/clients\/[^/]*\/sessions\/?$/
-
 /**
  * The admin routes, to mount at /v1/admin after the session dependencies.
  * @example app.route('/v1/admin', adminRoutes())
  */
 export function adminRoutes(): Hono<AppEnv> {
   const admin = new Hono<AppEnv>()
-  admin.onError(adminError)
   admin.use('*', requireAdmin)
 
   admin.get('/sessions', listSessions)
@@ -68,7 +64,7 @@ export function adminRoutes(): Hono<AppEnv> {
 const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = c.var.config.adminToken
   if (expected === undefined) {
-    return problem(c, 'not_found')
+    return problem('not_found')
   }
   const presented = bearer(c.req.header('Authorization'))
   if (presented === undefined) {
@@ -81,9 +77,10 @@ const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   return next()
 }
 
+/** The token of `Bearer <token>` with exactly one space, as session tokens are read. */
 function bearer(authorization: string | undefined): string | undefined {
-  const match = /^Bearer +(\S+) *$/i.exec(authorization ?? '')
-  return match === null ? undefined : match[1]
+  const match = /^(\S+) (\S+)$/.exec(authorization ?? '')
+  return match === null || match[1]!.toLowerCase() !== 'bearer' ? undefined : match[2]
 }
 
 let isolateKey: Promise<CryptoKey> | undefined
@@ -210,14 +207,4 @@ function sessionJson(c: Context<AppEnv>, row: SessionRow) {
     dataVersion: row.dataVersion,
     ...(keepsIp ? { clientIp: row.clientIp } : {}),
   }
-}
-
-/** The shared error mapping, with the client route named in place of a path holding an address. */
-async function adminError(error: Error, c: Context<AppEnv>): Promise<Response> {
-  const response = onError(error, c)
-  if (!CLIENT_PATH.test(c.req.path)) {
-    return response
-  }
-  const body = await response.json<Record<string, unknown>>()
-  return new Response(JSON.stringify({ ...body, instance: CLIENT_ROUTE }), response)
 }

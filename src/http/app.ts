@@ -10,7 +10,7 @@ import { end, start } from '../sessions/service'
 import { logEvent, sessionRef } from '../log'
 import { adminRoutes } from './admin'
 import { systemClock, type AppEnv, type Clock } from './context'
-import { dataBodyLimit, getData, putData } from './data'
+import { getData, putData } from './data'
 import { onError, problem } from './problem'
 import {
   authenticateRequest,
@@ -60,7 +60,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const clock = options.clock ?? systemClock
 
   app.onError(onError)
-  app.notFound((c) => problem(c, 'not_found'))
+  app.notFound(() => problem('not_found'))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.route('/', pageRoutes())
@@ -91,11 +91,11 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   })
 
   app.get('/v1/session/data', requireSession(), getData)
-  app.put('/v1/session/data', requireSession(), dataBodyLimit, putData)
+  app.put('/v1/session/data', requireSession(), putData)
   app.route('/v1/admin', adminRoutes())
 
   for (const path of ['/healthz', '/v1/sessions', '/v1/session', '/v1/session/data']) {
-    app.all(path, (c) => problem(c, 'method_not_allowed'))
+    app.all(path, () => problem('method_not_allowed'))
   }
   return app
 }

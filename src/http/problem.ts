@@ -2,9 +2,9 @@
  * The one place where an error becomes a response: RFC 9457 problem+json with a stable `code`,
  * a generic wire text per code, and one log line with the internal detail. 401s carry an RFC 6750
  * challenge: `error="invalid_token"` when a credential was presented, none when it was absent
- * (RFC 6750 §3.1).
+ * (RFC 6750 §3.1). No body carries `instance`: the request path may hold client input (an
+ * address in an admin path), and a problem never echoes client input.
  */
-import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { ConfigError } from '../config'
 import { ServiceError, type ProblemCode } from '../errors'
@@ -53,9 +53,9 @@ export function statusOf(code: ProblemCode): number {
 
 /**
  * Builds the problem response for a code. `retryAfterSeconds` adds Retry-After.
- * @example return problem(c, 'not_found')
+ * @example return problem('not_found')
  */
-export function problem(c: Context, code: ProblemCode, retryAfterSeconds?: number): Response {
+export function problem(code: ProblemCode, retryAfterSeconds?: number): Response {
   const wire = WIRE[code]
   const headers: Record<string, string> = {
     'Content-Type': 'application/problem+json',
@@ -72,7 +72,6 @@ export function problem(c: Context, code: ProblemCode, retryAfterSeconds?: numbe
     title: wire.title,
     status: wire.status,
     code,
-    instance: c.req.path.length <= 256 ? c.req.path : undefined,
   }
   return new Response(JSON.stringify(body), { status: wire.status, headers })
 }
@@ -87,7 +86,7 @@ function challenge(kind: 'missing' | 'invalid' | 'admin'): string {
 }
 
 /** Hono's onError: maps any thrown error to a problem and logs one line. */
-export function onError(error: Error, c: Context): Response {
+export function onError(error: Error): Response {
   if (error instanceof ServiceError) {
     logEvent('request_rejected', {
       code: error.code,
@@ -95,16 +94,16 @@ export function onError(error: Error, c: Context): Response {
       detail: error.message,
       cause: error.cause instanceof Error ? error.cause.name : undefined,
     })
-    return problem(c, error.code, error.retryAfterSeconds)
+    return problem(error.code, error.retryAfterSeconds)
   }
   if (error instanceof ConfigError) {
     logEvent('configuration_error', { setting: error.setting, detail: error.message })
-    return problem(c, 'configuration_error')
+    return problem('configuration_error')
   }
   if (error instanceof HTTPException && error.status < 500) {
     logEvent('request_rejected', { code: 'invalid_request', status: error.status })
-    return problem(c, error.status === 413 ? 'payload_too_large' : 'invalid_request')
+    return problem(error.status === 413 ? 'payload_too_large' : 'invalid_request')
   }
   logEvent('internal_error', { error: error.name })
-  return problem(c, 'internal_error')
+  return problem('internal_error')
 }

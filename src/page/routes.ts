@@ -55,7 +55,7 @@ export function pageRoutes(): Hono<AppEnv> {
   page.get('/page.svg', etag(), (c) => c.body(PAGE_ICON, 200, assetHeaders('image/svg+xml')))
 
   for (const path of ['/', '/page.js', '/page.css', '/page.svg']) {
-    page.all(path, (c) => problem(c, 'method_not_allowed'))
+    page.all(path, () => problem('method_not_allowed'))
   }
   return page
 }

@@ -254,7 +254,7 @@ describe('DELETE /v1/admin/clients/{ip}/sessions', () => {
     '203.0.113',
     '2001%3Adb8%3A%3A%2F64',
     'fe80%3A%3A1%25eth0',
-  ])('answers 400 client_ip_invalid for %s, naming the route, not the path', async (ip) => {
+  ])('answers 400 client_ip_invalid for %s without echoing the path', async (ip) => {
     const h = harness()
     const response = await h.fetch(`/v1/admin/clients/${ip}/sessions`, {
       method: 'DELETE',
@@ -262,10 +262,8 @@ describe('DELETE /v1/admin/clients/{ip}/sessions', () => {
     })
     expect(response.status).toBe(400)
     const body = await response.json<Record<string, unknown>>()
-    expect(body).toMatchObject({
-      code: 'client_ip_invalid',
-      instance: '/v1/admin/clients/{ip}/sessions',
-    })
+    expect(body).toMatchObject({ code: 'client_ip_invalid' })
+    expect(body.instance).toBeUndefined()
     expect(JSON.stringify(body)).not.toContain(decodeURIComponent(ip))
   })
 
@@ -276,7 +274,23 @@ describe('DELETE /v1/admin/clients/{ip}/sessions', () => {
     expect(response.status).toBe(401)
     const text = await response.text()
     expect(text).not.toContain(ip)
-    expect(JSON.parse(text)).toMatchObject({ instance: '/v1/admin/clients/{ip}/sessions' })
+    expect(JSON.parse(text)).toMatchObject({ code: 'admin_unauthorized' })
+  })
+
+  it.each([
+    ['DELETE', '/v1/admin/clients/{ip}/sessions/'],
+    ['DELETE', '/v1/admin/clients/{ip}/sessions/x'],
+    ['DELETE', '/v1/admin/clients/{ip}'],
+    ['GET', '/v1/admin/sessions/{ip}'],
+    ['GET', '/v1/{ip}'],
+  ])('does not echo an address in any problem: %s %s', async (method, template) => {
+    const h = harness()
+    const ip = freshIp()
+    for (const headers of [ADMIN, undefined]) {
+      const response = await h.fetch(template.replace('{ip}', ip), { method, headers })
+      expect(response.status).toBeGreaterThanOrEqual(400)
+      expect(await response.text()).not.toContain(ip)
+    }
   })
 
   it('answers 503 when KV fails, and a retry lists every session it revoked before', async () => {

@@ -148,6 +148,35 @@ describe('PUT /v1/session/data', () => {
     expect(await stored(id)).toEqual({ data: '{}', data_version: 1 })
   })
 
+  it('reads an over-long streamed body to its end before the 413, so the connection stays usable', async () => {
+    const { put } = await session()
+    const chunks = 64
+    let pulled = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled === chunks) {
+          controller.close()
+          return
+        }
+        pulled++
+        controller.enqueue(new Uint8Array(4096).fill(0x20))
+      },
+    })
+    const response = await put(body, { 'If-Match': '"1"' })
+    expect(response.status).toBe(413)
+    expect(pulled).toBe(chunks)
+  })
+
+  it.each(['"01"', '"+1"', '"1.0"', '"1 "'])(
+    'compares If-Match strongly: %s is not the entity tag "1" (412)',
+    async (ifMatch) => {
+      const { put, id } = await session()
+      const response = await put('{"a":1}', { 'If-Match': ifMatch })
+      expect(response.status).toBe(412)
+      expect(await stored(id)).toEqual({ data: '{}', data_version: 1 })
+    }
+  )
+
   it('accepts a small streamed body without Content-Length', async () => {
     const { put } = await session()
     const response = await put(streamOf('{"streamed":true}', 4), { 'If-Match': '"1"' })
