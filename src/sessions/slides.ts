@@ -36,13 +36,19 @@ export class SlideQueue {
     this.capacity = capacity
   }
 
-  /** Queues a deadline; the promise settles when every write queued for the session so far ran. */
+  /**
+   * Queues a deadline and returns the work the caller must keep alive (`waitUntil`): the drain it
+   * started, which settles once every deadline queued for the session has been written. A call
+   * that joins a drain already running returns a settled promise: that drain carries its deadline
+   * and is kept alive by the request that started it, and a request that waits on I/O of another
+   * request is cancelled by workerd as hung.
+   */
   schedule(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
     const job = { lastSeenAt, idleExpiresAt }
     const lane = this.lanes.get(id)
     if (lane !== undefined) {
       lane.next = later(lane.next, job)
-      return lane.done
+      return Promise.resolve()
     }
     if (this.hasLanded(id, idleExpiresAt)) {
       return Promise.resolve()

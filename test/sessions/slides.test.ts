@@ -110,6 +110,24 @@ describe('SlideQueue: skipping writes that would not move a landed deadline', ()
     expect(r.calls).toHaveLength(2)
   })
 
+  it('hands a joining call no promise of the write in flight; the first call covers its deadline', async () => {
+    const r = recorder()
+    r.state.hold = true
+    const queue = new SlideQueue(r.write, r.onError)
+    const first = queue.schedule('s1', T0, T0 + IDLE)
+    let firstSettled = false
+    void first.then(() => (firstSettled = true))
+    await queue.schedule('s1', T0 + 1, T0 + 1 + IDLE)
+    expect(r.calls).toHaveLength(1)
+    r.gates[0]!.release()
+    await settle()
+    expect(firstSettled).toBe(false)
+    expect(r.calls.map((c) => c.idleExpiresAt)).toEqual([T0 + IDLE, T0 + 1 + IDLE])
+    r.gates[1]!.release()
+    await first
+    expect(queue.inFlight).toBe(0)
+  })
+
   it('forgets the session written longest ago once over capacity', async () => {
     const r = recorder()
     const queue = new SlideQueue(r.write, r.onError, 2)
