@@ -5,12 +5,14 @@
  * that returns no token ends the run with a 500, so a broken case can never look fast.
  *
  * Routes: `GET /check` proves each case agrees with ours and refuses a forged token;
- * `GET /run?case=NAME&op=sign|verify&ms=N` runs one loop and returns its count.
+ * `GET /run?case=NAME&op=sign|verify&ms=N` runs one loop and returns its count;
+ * `GET /steps?ms=N` times the steps of our verify one by one, in microseconds per call.
  */
 import tsndr from '@tsndr/cloudflare-worker-jwt'
 import { sign as honoSign, verify as honoVerify } from 'hono/jwt'
 import { SignJWT, jwtVerify } from 'jose'
-import { encode } from '../src/jwt/base64url'
+import { decode, encode } from '../src/jwt/base64url'
+import { parseJsonObject } from '../src/jwt/json'
 import { signJws, verifyJws } from '../src/jwt/jws'
 import { loadKeyRing, type KeyRing } from '../src/jwt/keys'
 import { issueToken, verifyToken, type TokenRules } from '../src/sessions/token'
@@ -216,17 +218,52 @@ async function loop(op: () => Promise<unknown>, ms: number) {
   return { ops, ms: elapsed, warmUpOps: WARM_UP_OPS }
 }
 
+/** Our verify path taken apart, each step on the same token, so the cost of each is visible. */
+function steps(k: Keys): Record<string, () => Promise<unknown>> {
+  const [header, payload, signature] = k.token.split('.') as [string, string, string]
+  const signingInput = k.token.slice(0, k.token.lastIndexOf('.'))
+  const ascii = new TextEncoder()
+  const parsed = (part: string) => {
+    const value = parseJsonObject(decode(part)!)
+    if (value === undefined) {
+      throw new Error('a token part did not parse')
+    }
+    return value
+  }
+  return {
+    'HMAC verify over ready bytes (bare crypto.subtle)': cases(k)['bare crypto.subtle']!.verify,
+    'signing input to bytes + signature base64url decode': async () =>
+      [ascii.encode(signingInput), decode(signature)] as const,
+    'header: base64url decode + strict JSON parse': async () => parsed(header),
+    'payload: base64url decode + strict JSON parse': async () => parsed(payload),
+    'JWS layer: all of the above, checks, key lookup': cases(k)['ours, JWS layer only']!.verify,
+    'token: JWS layer + claim rules (the Worker path)': cases(k).ours!.verify,
+  }
+}
+
+async function timeSteps(k: Keys, ms: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const [name, step] of Object.entries(steps(k))) {
+    const { ops, ms: took } = await loop(step, ms)
+    out[name] = (took * 1000) / ops
+  }
+  return out
+}
+
 export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const url = new URL(request.url)
     fixture ??= buildFixture(env.BENCH_SECRET)
     const f = await fixture
+    const ms = Math.min(Number(url.searchParams.get('ms') ?? 500), MAX_LOOP_MS)
     if (url.pathname === '/check') {
       return Response.json(await check(f))
     }
+    if (url.pathname === '/steps') {
+      return Response.json(await timeSteps(f.keys, ms))
+    }
     const c = f.cases[url.searchParams.get('case') ?? '']
     const op = url.searchParams.get('op')
-    const ms = Math.min(Number(url.searchParams.get('ms') ?? 500), MAX_LOOP_MS)
     if (c === undefined || (op !== 'sign' && op !== 'verify')) {
       return new Response('unknown case or op', { status: 404 })
     }

@@ -23,7 +23,7 @@ export async function benchJwt({ rounds, roundMs, log }) {
       throw new Error(`JWT cross-check failed: ${JSON.stringify(Object.fromEntries(failed))}`)
     }
     const names = Object.keys(check)
-    const samples = { sign: {}, verify: {} }
+    const samples = { sign: {}, verify: {}, steps: {} }
     let warmUpOps = 0
     for (let round = 0; round < rounds; round++) {
       const order = [...names.slice(round % names.length), ...names.slice(0, round % names.length)]
@@ -35,9 +35,24 @@ export async function benchJwt({ rounds, roundMs, log }) {
           ;(samples[op][name] ??= []).push((ops * 1000) / ms)
         }
       }
+      const timed = await getJson(mf, `/steps?ms=${Math.ceil(roundMs / 4)}`)
+      for (const [name, micros] of Object.entries(timed)) {
+        ;(samples.steps[name] ??= []).push(micros)
+      }
       log(`jwt: round ${round + 1}/${rounds} done`)
     }
-    return { cases: names, check, roundMs, warmUpOps, ops: summarise(samples, names, rounds) }
+    const steps = Object.entries(samples.steps).map(([name, list]) => ({
+      name,
+      microseconds: median(list),
+    }))
+    return {
+      cases: names,
+      check,
+      roundMs,
+      warmUpOps,
+      ops: summarise(samples, names, rounds),
+      steps,
+    }
   } finally {
     await mf.dispose()
   }

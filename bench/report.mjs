@@ -122,6 +122,15 @@ function jwtTables(jwt) {
     '',
     ...table('verify'),
     ...table('sign'),
+    '### where our verify spends its time',
+    '',
+    'Each step timed on its own over the same token, median over rounds. The bare HMAC is the ' +
+      "runtime's limit; everything else is what a strict verify adds to it.",
+    '',
+    '| step | µs per call |',
+    '| --- | ---: |',
+    ...jwt.steps.map((s) => `| ${s.name} | ${s.microseconds.toFixed(2)} |`),
+    '',
   ]
 }
 
