@@ -1,7 +1,8 @@
 // Starts the real `npm start` (scripts/start.mjs → wrangler dev) on a loopback port with its own
-// persistence directory and settings, waits for /healthz, and stops its whole process group.
+// persistence directory and settings, waits for /healthz, and stops its whole process group and
+// removes the directory.
 import { spawn } from 'node:child_process'
-import { createWriteStream, mkdtempSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -79,6 +80,7 @@ export async function stopServer(server) {
     signalGroup(server.child.pid, 'SIGKILL')
     await server.exited
   }
+  rmSync(server.persistTo, { recursive: true, force: true })
 }
 
 function signalGroup(pid, signal) {
