@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, platform, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { format, resolveConfig } from 'prettier'
 import { benchHttp } from './http.mjs'
 import { benchJwt } from './jwt.mjs'
 import { root } from './lib/paths.mjs'
@@ -96,7 +97,9 @@ console.log(`\n${markdown}`)
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(run, null, 2))
 const complete = mode === 'full' && phases.length === PHASES.length
 const target = complete ? join(root, 'bench', 'RESULTS.md') : join(outDir, 'RESULTS.partial.md')
-writeFileSync(target, `${markdown}\n${keptAnalysis()}`)
+const document = `${markdown}\n${keptAnalysis()}`
+const options = (await resolveConfig(target)) ?? {}
+writeFileSync(target, await format(document, { ...options, filepath: target }))
 console.log(`\nwrote ${target}`)
 const checked = targets(run)
 const missed = checked.filter((t) => !t.met).length
