@@ -5,25 +5,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { offlineEnv, wrangler } from '../scripts/wrangler.mjs'
 import { root } from './lib/paths.mjs'
 
 /** Builds the Worker bundle and returns its raw and gzip sizes in bytes, ours and wrangler's. */
 export function benchSize() {
   const outdir = mkdtempSync(join(tmpdir(), 'edge-sessions-size-'))
   try {
-    const result = spawnSync(
-      join(root, 'node_modules', '.bin', 'wrangler'),
-      ['deploy', '--dry-run', '--outdir', outdir],
-      {
-        cwd: root,
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          WRANGLER_SEND_METRICS: 'false',
-          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-        },
-      }
-    )
+    const result = spawnSync(wrangler, ['deploy', '--dry-run', '--outdir', outdir], {
+      cwd: root,
+      encoding: 'utf8',
+      env: offlineEnv,
+    })
     if (result.status !== 0) {
       throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}${result.stderr}`)
     }

@@ -19,17 +19,8 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const wrangler = join(root, 'node_modules', '.bin', 'wrangler')
-const env = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: 'false',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  WRANGLER_HIDE_BANNER: 'true',
-}
+import { join } from 'node:path'
+import { offlineEnv as env, root, wrangler } from './wrangler.mjs'
 
 /** Requests per pass: the issue asks for rows written per 1,000 authenticated requests. */
 const REQUESTS = 1000

@@ -5,18 +5,9 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { offlineEnv as env, root, wrangler } from './wrangler.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const wrangler = join(root, 'node_modules', '.bin', 'wrangler')
-// No metrics, no cf-object fetch, and no banner (its update check would reach the registry).
-const env = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: 'false',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  WRANGLER_HIDE_BANNER: 'true',
-}
 const args = process.argv.slice(2)
 
 ensureDevVars(join(root, '.dev.vars'))

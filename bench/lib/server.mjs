@@ -6,6 +6,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { offlineEnv } from '../../scripts/wrangler.mjs'
 import { root } from './paths.mjs'
 
 /** How long wrangler dev may take to answer /healthz after launch, ms (cold start on 2 cores). */
@@ -38,7 +39,7 @@ export async function startServer({ port, inspectorPort, vars = {}, script, logD
   const log = createWriteStream(logPath)
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    env: offlineEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
