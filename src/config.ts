@@ -70,7 +70,7 @@ export function loadConfig(env: Env): Config {
   return config
 }
 
-export function parseConfig(env: Env): Config {
+function parseConfig(env: Env): Config {
   const idleTimeoutSeconds = integer(env, 'IDLE_TIMEOUT_SECONDS', 1800, 1, MAX_DURATION_SECONDS)
   const maxAgeSeconds = integer(env, 'MAX_AGE_SECONDS', 43_200, 1, MAX_DURATION_SECONDS)
   const config: Config = {

@@ -80,10 +80,6 @@ export class Client {
     this.prefixBits = prefixBits
   }
 
-  get present(): boolean {
-    return this.raw !== undefined
-  }
-
   /** The canonical client key; throws client_ip_missing or client_ip_invalid. */
   key(): string {
     if (this.raw === undefined) {
